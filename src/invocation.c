@@ -1,0 +1,89 @@
+/* invocation.c -- classify an event and run it (see invocation.h). */
+#include "vz/invocation.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "vz/log.h"
+#include "vz/registry.h"
+#include "vz/sqs.h"
+
+static vz_status run_sqs(const vz_batch_options *opts, const vz_context *ctx, cJSON *root,
+                         vz_invocation_result *result, vz_error *err)
+{
+    vz_sqs_event ev;
+    vz_status st = vz_sqs_from_json(root, &ev, err);
+    if (st != VZ_OK) {
+        vz_log(VZ_LOG_ERROR, NULL, "invocation rejected (%s): %s", err->type, err->message);
+        return st;
+    }
+    cJSON *resp = NULL;
+    st = vz_batch_process(opts, ctx, &ev, &resp, &result->summary, err);
+    vz_sqs_event_free(&ev);
+    if (st != VZ_OK)
+        return st;
+    result->response = cJSON_PrintUnformatted(resp);
+    cJSON_Delete(resp);
+    if (!result->response) {
+        vz_error_set(err, "Runtime.OutOfMemory", "cannot serialise the batch response");
+        return VZ_ENOMEM;
+    }
+    return VZ_OK;
+}
+
+vz_status vz_invocation_run(const vz_batch_options *opts, const vz_context *ctx, const char *event, size_t len,
+                            vz_invocation_result *result, vz_error *err)
+{
+    memset(result, 0, sizeof *result);
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(event, len, &end, 0);
+    if (!root) {
+        size_t off = end && end >= event ? (size_t)(end - event) : 0;
+        vz_error_set(err, "Function.InvalidEvent", "the event is not valid JSON (error near byte %zu of %zu)", off,
+                     len);
+        vz_log(VZ_LOG_ERROR, NULL, "invocation rejected (%s): %s", err->type, err->message);
+        return VZ_EINVAL;
+    }
+    if (vz_sqs_is_event(root))
+        return run_sqs(opts, ctx, root, result, err);
+    vz_error_set(err, "Function.InvalidEvent",
+                 "the event is neither an SQS batch (no \"Records\" array) nor an HTTP request this function serves");
+    vz_log(VZ_LOG_ERROR, NULL, "invocation rejected (%s): %s", err->type, err->message);
+    cJSON_Delete(root);
+    return VZ_EINVAL;
+}
+
+vz_status vz_handlers_init(vz_error *err)
+{
+    for (size_t i = 0; i < vz_registry_count(); i++) {
+        const vz_handler *h = vz_registry_at(i);
+        if (h->init) {
+            vz_status st = h->init(err);
+            if (st != VZ_OK)
+                return st;
+        }
+    }
+    return VZ_OK;
+}
+
+void vz_handlers_shutdown(void)
+{
+    for (size_t i = 0; i < vz_registry_count(); i++) {
+        const vz_handler *h = vz_registry_at(i);
+        if (h->shutdown)
+            h->shutdown();
+    }
+}
+
+char *vz_error_body(const vz_error *err)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "errorMessage", err->message);
+    cJSON_AddStringToObject(o, "errorType", err->type[0] ? err->type : "Runtime.Unknown");
+    cJSON_AddItemToObject(o, "stackTrace", cJSON_CreateArray());
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}

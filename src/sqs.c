@@ -1,0 +1,235 @@
+/* sqs.c -- parse Lambda's SQS event (see sqs.h).
+ *
+ * The parser trusts nothing: every member is type-checked, and a problem is
+ * charged to the narrowest thing it concerns (the event, or one record). */
+#include "vz/sqs.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EV_INVALID "Function.InvalidEvent"
+
+int vz_sqs_queue_from_arn(const char *arn, char *buf, size_t bufsize)
+{
+    if (!arn || bufsize == 0)
+        return -1;
+    const char *colon = strrchr(arn, ':');
+    const char *name = colon ? colon + 1 : arn;
+    size_t n = strlen(name);
+    if (n == 0 || n >= bufsize)
+        return -1;
+    memcpy(buf, name, n + 1);
+    return 0;
+}
+
+bool vz_sqs_is_event(const cJSON *root)
+{
+    return cJSON_IsObject(root) && cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root, "Records"));
+}
+
+/* Optional string member: returns 0 with *dst set (NULL if absent or null), -1 on a wrong type. */
+static int opt_string(const cJSON *obj, const char *key, const char **dst)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    *dst = NULL;
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsString(v))
+        return -1;
+    *dst = v->valuestring;
+    return 0;
+}
+
+static const char *json_type_name(const cJSON *v)
+{
+    if (!v) return "missing";
+    if (cJSON_IsNull(v)) return "null";
+    if (cJSON_IsBool(v)) return "a boolean";
+    if (cJSON_IsNumber(v)) return "a number";
+    if (cJSON_IsString(v)) return "a string";
+    if (cJSON_IsArray(v)) return "an array";
+    if (cJSON_IsObject(v)) return "an object";
+    return "invalid";
+}
+
+/* Parse a non-negative decimal string of at most 18 digits. */
+static int parse_count(const char *s, int64_t *out)
+{
+    if (!s || !*s)
+        return -1;
+    int64_t v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9' || p - s >= 18)
+            return -1;
+        v = v * 10 + (*p - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static void mark(vz_sqs_record *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Record the first problem found in a record; later ones add nothing. */
+static void mark(vz_sqs_record *r, const char *fmt, ...)
+{
+    if (r->invalid[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->invalid, sizeof r->invalid, fmt, ap);
+    va_end(ap);
+}
+
+static void parse_attributes(const cJSON *rec, vz_sqs_record *r)
+{
+    vz_sqs_attributes *at = &r->attributes;
+    at->approximate_receive_count = -1;
+    at->sent_timestamp = -1;
+    at->approximate_first_receive_timestamp = -1;
+    const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(rec, "attributes");
+    if (!attrs || cJSON_IsNull(attrs))
+        return;
+    if (!cJSON_IsObject(attrs)) {
+        mark(r, "attributes is %s, expected an object", json_type_name(attrs));
+        return;
+    }
+    static const struct { const char *key; size_t off; } nums[] = {
+        {"ApproximateReceiveCount", offsetof(vz_sqs_attributes, approximate_receive_count)},
+        {"SentTimestamp", offsetof(vz_sqs_attributes, sent_timestamp)},
+        {"ApproximateFirstReceiveTimestamp", offsetof(vz_sqs_attributes, approximate_first_receive_timestamp)},
+    };
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        const char *s;
+        int64_t *dst = (int64_t *)(void *)((char *)at + nums[i].off);
+        if (opt_string(attrs, nums[i].key, &s) != 0) {
+            mark(r, "attributes.%s is %s, expected a decimal string", nums[i].key,
+                 json_type_name(cJSON_GetObjectItemCaseSensitive(attrs, nums[i].key)));
+        } else if (s && parse_count(s, dst) != 0) {
+            mark(r, "attributes.%s is \"%.40s\", expected a decimal string", nums[i].key, s);
+        }
+    }
+    static const struct { const char *key; size_t off; } strs[] = {
+        {"SenderId", offsetof(vz_sqs_attributes, sender_id)},
+        {"AWSTraceHeader", offsetof(vz_sqs_attributes, aws_trace_header)},
+        {"DeadLetterQueueSourceArn", offsetof(vz_sqs_attributes, dead_letter_queue_source_arn)},
+        {"SequenceNumber", offsetof(vz_sqs_attributes, sequence_number)},
+        {"MessageGroupId", offsetof(vz_sqs_attributes, message_group_id)},
+        {"MessageDeduplicationId", offsetof(vz_sqs_attributes, message_deduplication_id)},
+    };
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        const char **dst = (const char **)(void *)((char *)at + strs[i].off);
+        if (opt_string(attrs, strs[i].key, dst) != 0)
+            mark(r, "attributes.%s is %s, expected a string", strs[i].key,
+                 json_type_name(cJSON_GetObjectItemCaseSensitive(attrs, strs[i].key)));
+    }
+}
+
+static void parse_record_fields(const cJSON *rec, vz_sqs_record *r)
+{
+    static const struct { const char *key; size_t off; } strs[] = {
+        {"receiptHandle", offsetof(vz_sqs_record, receipt_handle)},
+        {"md5OfBody", offsetof(vz_sqs_record, md5_of_body)},
+        {"md5OfMessageAttributes", offsetof(vz_sqs_record, md5_of_message_attributes)},
+        {"eventSource", offsetof(vz_sqs_record, event_source)},
+        {"eventSourceARN", offsetof(vz_sqs_record, event_source_arn)},
+        {"awsRegion", offsetof(vz_sqs_record, aws_region)},
+    };
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        const char **dst = (const char **)(void *)((char *)r + strs[i].off);
+        if (opt_string(rec, strs[i].key, dst) != 0)
+            mark(r, "%s is %s, expected a string", strs[i].key,
+                 json_type_name(cJSON_GetObjectItemCaseSensitive(rec, strs[i].key)));
+    }
+    const cJSON *body = cJSON_GetObjectItemCaseSensitive(rec, "body");
+    if (cJSON_IsString(body)) {
+        r->body = body->valuestring;
+        r->body_len = strlen(body->valuestring);
+    } else {
+        mark(r, "body is %s, expected a string", json_type_name(body));
+    }
+    if (r->event_source && strcmp(r->event_source, "aws:sqs") != 0)
+        mark(r, "eventSource is \"%.60s\", expected \"aws:sqs\"", r->event_source);
+    const cJSON *ma = cJSON_GetObjectItemCaseSensitive(rec, "messageAttributes");
+    if (ma && !cJSON_IsNull(ma) && !cJSON_IsObject(ma))
+        mark(r, "messageAttributes is %s, expected an object", json_type_name(ma));
+    else if (cJSON_IsObject(ma))
+        r->message_attributes = ma;
+    if (r->event_source_arn) {
+        if (vz_sqs_queue_from_arn(r->event_source_arn, r->queue_name, sizeof r->queue_name) != 0)
+            mark(r, "eventSourceARN \"%.120s\" names no queue (or a name over 80 characters)",
+                 r->event_source_arn);
+        size_t n = strlen(r->queue_name);
+        r->fifo = n > 5 && strcmp(r->queue_name + n - 5, ".fifo") == 0;
+    }
+    parse_attributes(rec, r);
+}
+
+void vz_sqs_event_free(vz_sqs_event *ev)
+{
+    if (!ev)
+        return;
+    free(ev->records);
+    cJSON_Delete(ev->root);
+    ev->records = NULL;
+    ev->root = NULL;
+    ev->count = 0;
+}
+
+vz_status vz_sqs_from_json(cJSON *root, vz_sqs_event *out, vz_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->root = root;
+    if (!cJSON_IsObject(root)) {
+        vz_error_set(err, EV_INVALID, "the event is %s, not an SQS event object with a \"Records\" array",
+                     json_type_name(root));
+        vz_sqs_event_free(out);
+        return VZ_EINVAL;
+    }
+    const cJSON *records = cJSON_GetObjectItemCaseSensitive(root, "Records");
+    if (!cJSON_IsArray(records)) {
+        vz_error_set(err, EV_INVALID, "the event has no \"Records\" array (it is %s): not an SQS event",
+                     json_type_name(records));
+        vz_sqs_event_free(out);
+        return VZ_EINVAL;
+    }
+    size_t n = (size_t)cJSON_GetArraySize(records);
+    out->records = calloc(n ? n : 1, sizeof *out->records);
+    if (!out->records) {
+        vz_error_set(err, "Runtime.OutOfMemory", "cannot allocate %zu SQS records", n);
+        vz_sqs_event_free(out);
+        return VZ_ENOMEM;
+    }
+    size_t i = 0;
+    for (const cJSON *rec = records->child; rec; rec = rec->next, i++) {
+        vz_sqs_record *r = &out->records[i];
+        r->index = i;
+        const cJSON *id = cJSON_IsObject(rec) ? cJSON_GetObjectItemCaseSensitive(rec, "messageId") : NULL;
+        if (!cJSON_IsString(id) || id->valuestring[0] == '\0') {
+            vz_error_set(err, EV_INVALID,
+                         "record %zu has no usable messageId (%s): it cannot be reported alone, so the whole "
+                         "batch fails and SQS retries it", i,
+                         !cJSON_IsObject(rec) ? "the record is not an object" : json_type_name(id));
+            vz_sqs_event_free(out);
+            return VZ_EINVAL;
+        }
+        r->message_id = id->valuestring;
+        parse_record_fields(rec, r);
+    }
+    out->count = n;
+    return VZ_OK;
+}
+
+vz_status vz_sqs_parse(const char *json, size_t len, vz_sqs_event *out, vz_error *err)
+{
+    memset(out, 0, sizeof *out);
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+    if (!root) {
+        size_t off = end && end >= json ? (size_t)(end - json) : 0;
+        vz_error_set(err, EV_INVALID, "the event is not valid JSON (error near byte %zu of %zu)", off, len);
+        return VZ_EINVAL;
+    }
+    return vz_sqs_from_json(root, out, err);
+}
