@@ -1,7 +1,10 @@
 /* log.c -- structured logging (see log.h).
  *
  * Each line is assembled in full and written with a single fwrite so that
- * lines from concurrent writers (the runtime and a child) do not interleave. */
+ * lines from concurrent writers (the runtime and a child) do not interleave.
+ * JSON is written directly (no intermediate tree): the log is on the hot path
+ * of every record, and building a cJSON object per line cost more than the
+ * record's own parsing. */
 #include "vz/log.h"
 
 #include <stdarg.h>
@@ -73,95 +76,198 @@ void vz_log_set_request_id(const char *request_id)
 
 static void timestamp_rfc3339(char *buf, size_t n)
 {
+    /* gmtime_r + strftime cost more than the rest of a line: redo them once a second. */
+    static time_t cached_sec = (time_t)-1;
+    static char cached[24];
     struct timespec ts;
-    struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t k = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + k, n - k, ".%03ldZ", ts.tv_nsec / 1000000L);
+    if (ts.tv_sec != cached_sec) {
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
+        cached_sec = ts.tv_sec;
+    }
+    snprintf(buf, n, "%.20s.%03dZ", cached, (int)(ts.tv_nsec / 1000000L) % 1000);
 }
 
-static void write_line(const char *line)
+/* A growable line buffer; on allocation failure it stops growing and the
+ * line is cut, never corrupted (the JSON is closed properly by the caller). */
+typedef struct line {
+    char *p;
+    size_t len, cap;
+    char small[1024];
+} line;
+
+static void line_init(line *l)
+{
+    l->p = l->small;
+    l->len = 0;
+    l->cap = sizeof l->small;
+}
+
+static int line_reserve(line *l, size_t n)
+{
+    if (l->len + n + 2 <= l->cap)
+        return 0;
+    size_t ncap = (l->len + n + 2) * 2;
+    char *np = l->p == l->small ? malloc(ncap) : realloc(l->p, ncap);
+    if (!np)
+        return -1;
+    if (l->p == l->small)
+        memcpy(np, l->small, l->len);
+    l->p = np;
+    l->cap = ncap;
+    return 0;
+}
+
+static void line_put(line *l, const char *s, size_t n)
+{
+    if (line_reserve(l, n) == 0) {
+        memcpy(l->p + l->len, s, n);
+        l->len += n;
+    }
+}
+
+static void line_puts(line *l, const char *s)
+{
+    line_put(l, s, strlen(s));
+}
+
+/* Append s as a JSON string literal: quotes, escapes, control characters as \u00XX.
+ * Bytes >= 0x80 pass through (UTF-8 stays UTF-8). */
+static void line_json_string(line *l, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    line_put(l, "\"", 1);
+    const char *run = s;
+    for (const char *p = s;; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c != 0 && c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        line_put(l, run, (size_t)(p - run));
+        if (c == 0)
+            break;
+        char esc[6] = {'\\', (char)c, 0, 0, 0, 0};
+        size_t n = 2;
+        switch (c) {
+        case '"': case '\\': break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            esc[1] = 'u'; esc[2] = '0'; esc[3] = '0'; esc[4] = hex[c >> 4]; esc[5] = hex[c & 15];
+            n = 6;
+        }
+        line_put(l, esc, n);
+        run = p + 1;
+    }
+    line_put(l, "\"", 1);
+}
+
+static void line_json_number(line *l, double v)
+{
+    char num[40];
+    if (v == (double)(long long)v && v > -1e15 && v < 1e15)
+        snprintf(num, sizeof num, "%lld", (long long)v);
+    else
+        snprintf(num, sizeof num, "%.17g", v);
+    line_puts(l, num);
+}
+
+static void line_json_value(line *l, const cJSON *v)
+{
+    if (cJSON_IsString(v)) {
+        line_json_string(l, v->valuestring);
+    } else if (cJSON_IsNumber(v)) {
+        line_json_number(l, v->valuedouble);
+    } else {
+        char *t = cJSON_PrintUnformatted(v);
+        line_puts(l, t ? t : "null");
+        cJSON_free(t);
+    }
+}
+
+static void line_key(line *l, const char *key)
+{
+    line_put(l, ",", 1);
+    line_json_string(l, key);
+    line_put(l, ":", 1);
+}
+
+static void line_write(line *l)
 {
     FILE *out = g_log.out ? g_log.out : stderr;
-    size_t n = strlen(line);
-    char *buf = malloc(n + 2);
-    if (!buf) {
-        fputs(line, out);
-        fputc('\n', out);
-        return;
-    }
-    memcpy(buf, line, n);
-    buf[n] = '\n';
-    buf[n + 1] = '\0';
-    fwrite(buf, 1, n + 1, out);
-    free(buf);
+    l->p[l->len++] = '\n';
+    fwrite(l->p, 1, l->len, out);
     fflush(out);
+    if (l->p != l->small)
+        free(l->p);
+}
+
+static int is_core_key(const char *k)
+{
+    static const char *const core[] = {"timestamp", "level", "message", "requestId",
+                                       "handler", "messageId", "outcome", "durationMs"};
+    for (size_t i = 0; i < sizeof core / sizeof core[0]; i++)
+        if (strcmp(k, core[i]) == 0)
+            return 1;
+    return 0;
 }
 
 static void log_json(vz_log_level level, const vz_log_fields *f, const char *ts, const char *msg)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return;
-    cJSON_AddStringToObject(o, "timestamp", ts);
-    cJSON_AddStringToObject(o, "level", vz_log_level_name(level));
-    cJSON_AddStringToObject(o, "message", msg);
-    if (g_log.request_id[0])
-        cJSON_AddStringToObject(o, "requestId", g_log.request_id);
+    line l;
+    line_init(&l);
+    line_puts(&l, "{\"timestamp\":");
+    line_json_string(&l, ts);
+    line_key(&l, "level");
+    line_json_string(&l, vz_log_level_name(level));
+    line_key(&l, "message");
+    line_json_string(&l, msg);
+    if (g_log.request_id[0]) {
+        line_key(&l, "requestId");
+        line_json_string(&l, g_log.request_id);
+    }
     if (f) {
-        if (f->handler)
-            cJSON_AddStringToObject(o, "handler", f->handler);
-        if (f->message_id)
-            cJSON_AddStringToObject(o, "messageId", f->message_id);
-        if (f->outcome)
-            cJSON_AddStringToObject(o, "outcome", f->outcome);
-        if (f->duration_ms >= 0)
-            cJSON_AddNumberToObject(o, "durationMs", (double)(long long)(f->duration_ms * 1000.0) / 1000.0);
+        const char *keys[] = {"handler", "messageId", "outcome"};
+        const char *vals[] = {f->handler, f->message_id, f->outcome};
+        for (int i = 0; i < 3; i++) {
+            if (vals[i]) {
+                line_key(&l, keys[i]);
+                line_json_string(&l, vals[i]);
+            }
+        }
+        if (f->duration_ms >= 0) {
+            char num[40];
+            snprintf(num, sizeof num, "%.3f", f->duration_ms);
+            line_key(&l, "durationMs");
+            line_puts(&l, num);
+        }
         if (f->extra && cJSON_IsObject(f->extra)) {
-            for (const cJSON *it = f->extra->child; it; it = it->next)
-                if (it->string && !cJSON_HasObjectItem(o, it->string))
-                    cJSON_AddItemToObject(o, it->string, cJSON_Duplicate(it, 1));
+            for (const cJSON *it = f->extra->child; it; it = it->next) {
+                if (!it->string || is_core_key(it->string))
+                    continue;
+                line_key(&l, it->string);
+                line_json_value(&l, it);
+            }
         }
     }
-    char *line = cJSON_PrintUnformatted(o);
-    if (line) {
-        write_line(line);
-        cJSON_free(line);
-    }
-    cJSON_Delete(o);
-}
-
-static void append(char **buf, size_t *len, size_t *cap, const char *s)
-{
-    size_t n = strlen(s);
-    if (*len + n + 1 > *cap) {
-        size_t ncap = (*cap + n + 1) * 2;
-        char *nb = realloc(*buf, ncap);
-        if (!nb)
-            return;
-        *buf = nb;
-        *cap = ncap;
-    }
-    memcpy(*buf + *len, s, n + 1);
-    *len += n;
+    line_put(&l, "}", 1);
+    line_write(&l);
 }
 
 static void log_text(vz_log_level level, const vz_log_fields *f, const char *ts, const char *msg)
 {
-    size_t len = 0, cap = 256;
-    char *buf = malloc(cap);
-    if (!buf)
-        return;
-    buf[0] = '\0';
+    line l;
+    line_init(&l);
     char tmp[192];
     snprintf(tmp, sizeof tmp, "%s %-5s ", ts, vz_log_level_name(level));
-    append(&buf, &len, &cap, tmp);
+    line_puts(&l, tmp);
     if (g_log.request_id[0]) {
         snprintf(tmp, sizeof tmp, "[%s] ", g_log.request_id);
-        append(&buf, &len, &cap, tmp);
+        line_puts(&l, tmp);
     }
-    append(&buf, &len, &cap, msg);
+    line_puts(&l, msg);
     if (f) {
         const char *keys[] = {"handler", "messageId", "outcome"};
         const char *vals[] = {f->handler, f->message_id, f->outcome};
@@ -169,33 +275,28 @@ static void log_text(vz_log_level level, const vz_log_fields *f, const char *ts,
             if (!vals[i])
                 continue;
             snprintf(tmp, sizeof tmp, " %s=", keys[i]);
-            append(&buf, &len, &cap, tmp);
-            append(&buf, &len, &cap, vals[i]);
+            line_puts(&l, tmp);
+            line_puts(&l, vals[i]);
         }
         if (f->duration_ms >= 0) {
             snprintf(tmp, sizeof tmp, " durationMs=%.3f", f->duration_ms);
-            append(&buf, &len, &cap, tmp);
+            line_puts(&l, tmp);
         }
         if (f->extra && cJSON_IsObject(f->extra)) {
             for (const cJSON *it = f->extra->child; it; it = it->next) {
                 if (!it->string)
                     continue;
-                snprintf(tmp, sizeof tmp, " %s=", it->string);
-                append(&buf, &len, &cap, tmp);
-                if (cJSON_IsString(it)) {
-                    append(&buf, &len, &cap, it->valuestring);
-                } else {
-                    char *v = cJSON_PrintUnformatted(it);
-                    if (v) {
-                        append(&buf, &len, &cap, v);
-                        cJSON_free(v);
-                    }
-                }
+                line_put(&l, " ", 1);
+                line_puts(&l, it->string);
+                line_put(&l, "=", 1);
+                if (cJSON_IsString(it))
+                    line_puts(&l, it->valuestring);
+                else
+                    line_json_value(&l, it);
             }
         }
     }
-    write_line(buf);
-    free(buf);
+    line_write(&l);
 }
 
 void vz_log(vz_log_level level, const vz_log_fields *fields, const char *fmt, ...)
