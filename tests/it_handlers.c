@@ -428,6 +428,33 @@ static void test_sslmode_honoured(void **state)
     assert_false(log_has("postgres@")); /* the URL (and any password in it) never reaches a log line */
 }
 
+/* A password in the URL never reaches a log line, even when the connection fails. */
+static void test_password_never_logged(void **state)
+{
+    (void)state;
+    char saved[512], url[700], password[40];
+    snprintf(saved, sizeof saved, "%s", getenv("DATABASE_URL"));
+    char uuid[37];
+    vz_uuid4(uuid);
+    snprintf(password, sizeof password, "pw%.8s%.4s", uuid, uuid + 9); /* generated, never stored */
+    const char *at = strstr(saved, "@");
+    const char *slash = at ? strchr(at, '/') : NULL;
+    assert_non_null(slash);
+    snprintf(url, sizeof url, "postgresql://postgres:%s%.*s/no_such_database?sslmode=disable", password,
+             (int)(slash - at), at);
+    vz_db_close();
+    setenv("DATABASE_URL", url, 1);
+    bool failed[MAX_BATCH];
+    int one[] = {1};
+    int rc = run_crashes(QUEUE("crash_update_jurisdiction"), one, 1, 0, failed);
+    setenv("DATABASE_URL", saved, 1);
+    vz_db_close();
+    assert_int_equal(rc, 1);
+    assert_true(log_has("cannot connect to the database at 127.0.0.1:"));
+    assert_true(log_has("no_such_database"));
+    assert_false(log_has(password));
+}
+
 /* ---- faults: a private cluster we may stop and restart ---------------------------------- */
 
 static void db_script(const char *cmd)
@@ -608,6 +635,7 @@ int main(int argc, char **argv)
             cmocka_unit_test(test_failed_lookup_keeps_location),
             cmocka_unit_test(test_batch_is_one_round_trip),
             cmocka_unit_test(test_sslmode_honoured),
+            cmocka_unit_test(test_password_never_logged),
         };
         rc = cmocka_run_group_tests_name("handlers (shared PostGIS)", tests, setup_branches, NULL);
     } else if (strcmp(suite, "faults") == 0) {
