@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,9 +30,9 @@
 #define QUEUE(h) "atd-vz-data-events-" h "_staging"
 #define MAX_BATCH 32
 
-static PGconn *pg;            /* the test's own connection, for setup and checks */
-static char own_dir[256];     /* faults: the private cluster's folder */
-static char log_path[256];    /* the runtime's log lines, for checks */
+static PGconn *pg;         /* the test's own connection, for setup and checks */
+static char own_dir[256];  /* faults: the private cluster's folder */
+static char log_path[256]; /* the runtime's log lines, for checks */
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
@@ -223,10 +224,13 @@ static void test_location_every_branch(void **state)
     (void)state;
     load_sample();
     run_all_crashes(QUEUE("crash_update_location"));
-    static const struct { int id; const char *loc; } want[] = {
-        {1, "INT-1"},      {2, "NULL"},       {3, "NULL"},     {4, "NULL"},  {5, "SVRD-A-E1"}, {6, "SVRD-A-W"},
-        {7, "SVRD-B-S"},   {8, "SVRD-B-N"},   {9, "NULL"},     {10, "NULL"}, {11, "NULL"},     {12, "NULL"},
-        {13, "NULL"},      {14, "NULL"},      {15, "SVRD-A-E1"}, {16, "NULL"}, {17, "NULL"},
+    static const struct {
+        int id;
+        const char *loc;
+    } want[] = {
+        {1, "INT-1"},    {2, "NULL"},     {3, "NULL"},       {4, "NULL"},  {5, "SVRD-A-E1"}, {6, "SVRD-A-W"},
+        {7, "SVRD-B-S"}, {8, "SVRD-B-N"}, {9, "NULL"},       {10, "NULL"}, {11, "NULL"},     {12, "NULL"},
+        {13, "NULL"},    {14, "NULL"},    {15, "SVRD-A-E1"}, {16, "NULL"}, {17, "NULL"},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         const char *got = location_of(want[i].id);
@@ -339,8 +343,8 @@ static void test_keys_and_missing_rows(void **state)
 {
     (void)state;
     load_sample();
-    static const char *keys[] = {"\"1\"", "5.5", "-1", "4294967296", "null", "true", "\"12a\"", "2147483648",
-                                 "999", "2"};
+    static const char *keys[] = {"\"1\"", "5.5",     "-1",         "4294967296", "null",
+                                 "true",  "\"12a\"", "2147483648", "999",        "2"};
     static const bool want_failed[] = {false, true, true, true, true, true, true, true, true, false};
     char *bodies[12];
     int n = 0;
@@ -457,11 +461,36 @@ static void test_password_never_logged(void **state)
 
 /* ---- faults: a private cluster we may stop and restart ---------------------------------- */
 
+/* Run argv[0] with its output discarded; its exit status, or -1. (No shell involved.) */
+static int run_quiet(char *const argv[])
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int status;
+    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+        return -1;
+    return WEXITSTATUS(status);
+}
+
+static int db_script_status(const char *cmd)
+{
+    char *argv[] = {VZ_SOURCE_DIR "/scripts/db", (char *)cmd, own_dir, NULL};
+    return run_quiet(argv);
+}
+
 static void db_script(const char *cmd)
 {
-    char line[512];
-    snprintf(line, sizeof line, "%s/scripts/db %s %s >/dev/null", VZ_SOURCE_DIR, cmd, own_dir);
-    if (system(line) != 0)
+    if (db_script_status(cmd) != 0)
         fail_msg("scripts/db %s failed", cmd);
 }
 
@@ -493,9 +522,9 @@ static int teardown_faults(void **state)
         PQfinish(pg);
     pg = NULL;
     vz_db_close();
-    char line[600];
-    snprintf(line, sizeof line, "%s/scripts/db stop %s; rm -rf %s", VZ_SOURCE_DIR, own_dir, own_dir);
-    return system(line) == 0 ? 0 : -1;
+    int rc = db_script_status("stop");
+    char *rm[] = {"/bin/rm", "-rf", own_dir, NULL};
+    return rc == 0 && run_quiet(rm) == 0 ? 0 : -1;
 }
 
 /* The server stops while a batch waits on a locked row: the records before it are done, the
@@ -510,9 +539,7 @@ static void test_server_stopped_mid_batch(void **state)
     assert_true(child >= 0);
     if (child == 0) {
         usleep(1500 * 1000);
-        char line[512];
-        snprintf(line, sizeof line, "%s/scripts/db stop %s >/dev/null 2>&1", VZ_SOURCE_DIR, own_dir);
-        _exit(system(line) == 0 ? 0 : 1);
+        _exit(db_script_status("stop") == 0 ? 0 : 1);
     }
     int keys[] = {1, 2, 5, 6, 7, 8};
     bool failed[MAX_BATCH];
@@ -627,14 +654,10 @@ int main(int argc, char **argv)
     int rc;
     if (strcmp(suite, "branches") == 0) {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_location_every_branch),
-            cmocka_unit_test(test_location_fixed_point_and_redelivery),
-            cmocka_unit_test(test_noncr3_every_branch),
-            cmocka_unit_test(test_jurisdiction_every_branch),
-            cmocka_unit_test(test_keys_and_missing_rows),
-            cmocka_unit_test(test_failed_lookup_keeps_location),
-            cmocka_unit_test(test_batch_is_one_round_trip),
-            cmocka_unit_test(test_sslmode_honoured),
+            cmocka_unit_test(test_location_every_branch),   cmocka_unit_test(test_location_fixed_point_and_redelivery),
+            cmocka_unit_test(test_noncr3_every_branch),     cmocka_unit_test(test_jurisdiction_every_branch),
+            cmocka_unit_test(test_keys_and_missing_rows),   cmocka_unit_test(test_failed_lookup_keeps_location),
+            cmocka_unit_test(test_batch_is_one_round_trip), cmocka_unit_test(test_sslmode_honoured),
             cmocka_unit_test(test_password_never_logged),
         };
         rc = cmocka_run_group_tests_name("handlers (shared PostGIS)", tests, setup_branches, NULL);

@@ -13,7 +13,8 @@
 static vz_status key_of(const char *raw, int32_t *out, vz_error *err)
 {
     char body[512];
-    snprintf(body, sizeof body, "{\"event\":{\"op\":\"UPDATE\",\"data\":{\"old\":null,\"new\":{\"crash_id\":%s}}}}", raw);
+    snprintf(body, sizeof body, "{\"event\":{\"op\":\"UPDATE\",\"data\":{\"old\":null,\"new\":{\"crash_id\":%s}}}}",
+             raw);
     return vz_hasura_key_from_text(body, strlen(body), "crash_id", out, err);
 }
 
@@ -73,7 +74,9 @@ static void test_rejected_keys(void **state)
 static void test_payload_shapes(void **state)
 {
     (void)state;
-    static const struct { const char *body, *why; } cases[] = {
+    static const struct {
+        const char *body, *why;
+    } cases[] = {
         {"[]", "\"event\" is missing"},
         {"{}", "\"event\" is missing"},
         {"{\"event\":1}", "\"event\" is a number"},
