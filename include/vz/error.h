@@ -31,7 +31,8 @@ void vz_error_set(vz_error *err, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* va_list variant of vz_error_set. */
-void vz_error_setv(vz_error *err, const char *type, const char *fmt, va_list ap);
+void vz_error_setv(vz_error *err, const char *type, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Reset the error to empty. Accepts NULL. */
 void vz_error_clear(vz_error *err);
