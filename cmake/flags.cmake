@@ -23,6 +23,6 @@ set(CMAKE_POSITION_INDEPENDENT_CODE ON)
 add_link_options(-pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack)
 
 if(VZ_SANITIZE)
-  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
-  add_link_options(-fsanitize=address,undefined)
+  add_compile_options(-fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined,float-cast-overflow)
+  add_link_options(-fsanitize=address,undefined,float-cast-overflow)
 endif()
