@@ -1,7 +1,10 @@
 /* log.c -- structured logging (see log.h).
  *
  * Each line is assembled in full and written with a single fwrite so that
- * lines from concurrent writers (the runtime and a child) do not interleave. */
+ * lines from concurrent writers (the runtime and a child) do not interleave.
+ * Values come from outside (message ids, queue names, error texts): JSON
+ * escapes them, and the text form escapes control characters, so that no
+ * value can end a line and forge the next one. */
 #include "vz/log.h"
 
 #include <stdarg.h>
@@ -99,6 +102,14 @@ static void write_line(const char *line)
     fflush(out);
 }
 
+/* Milliseconds rounded down to the microsecond; a value too large for that (never a real duration) as is. */
+static double round_ms(double ms)
+{
+    if (!(ms < 1e12))
+        return ms;
+    return (double)(long long)(ms * 1000.0) / 1000.0;
+}
+
 static void log_json(vz_log_level level, const vz_log_fields *f, const char *ts, const char *msg)
 {
     cJSON *o = cJSON_CreateObject();
@@ -117,7 +128,7 @@ static void log_json(vz_log_level level, const vz_log_fields *f, const char *ts,
         if (f->outcome)
             cJSON_AddStringToObject(o, "outcome", f->outcome);
         if (f->duration_ms >= 0)
-            cJSON_AddNumberToObject(o, "durationMs", (double)(long long)(f->duration_ms * 1000.0) / 1000.0);
+            cJSON_AddNumberToObject(o, "durationMs", round_ms(f->duration_ms));
         if (f->extra && cJSON_IsObject(f->extra)) {
             for (const cJSON *it = f->extra->child; it; it = it->next)
                 if (it->string && !cJSON_HasObjectItem(o, it->string))
@@ -147,6 +158,30 @@ static void append(char **buf, size_t *len, size_t *cap, const char *s)
     *len += n;
 }
 
+/* Append s with control characters escaped (\n, \r, \t, \xHH): a value never starts a new log line. */
+static void append_escaped(char **buf, size_t *len, size_t *cap, const char *s)
+{
+    char tmp[256];
+    size_t k = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (k + 5 >= sizeof tmp) {
+            tmp[k] = '\0';
+            append(buf, len, cap, tmp);
+            k = 0;
+        }
+        if (*p == '\n' || *p == '\r' || *p == '\t') {
+            tmp[k++] = '\\';
+            tmp[k++] = *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't';
+        } else if (*p < 0x20 || *p == 0x7f) {
+            k += (size_t)snprintf(tmp + k, sizeof tmp - k, "\\x%02x", *p);
+        } else {
+            tmp[k++] = (char)*p;
+        }
+    }
+    tmp[k] = '\0';
+    append(buf, len, cap, tmp);
+}
+
 static void log_text(vz_log_level level, const vz_log_fields *f, const char *ts, const char *msg)
 {
     size_t len = 0, cap = 256;
@@ -158,10 +193,11 @@ static void log_text(vz_log_level level, const vz_log_fields *f, const char *ts,
     snprintf(tmp, sizeof tmp, "%s %-5s ", ts, vz_log_level_name(level));
     append(&buf, &len, &cap, tmp);
     if (g_log.request_id[0]) {
-        snprintf(tmp, sizeof tmp, "[%s] ", g_log.request_id);
-        append(&buf, &len, &cap, tmp);
+        append(&buf, &len, &cap, "[");
+        append_escaped(&buf, &len, &cap, g_log.request_id);
+        append(&buf, &len, &cap, "] ");
     }
-    append(&buf, &len, &cap, msg);
+    append_escaped(&buf, &len, &cap, msg);
     if (f) {
         const char *keys[] = {"handler", "messageId", "outcome"};
         const char *vals[] = {f->handler, f->message_id, f->outcome};
@@ -170,7 +206,7 @@ static void log_text(vz_log_level level, const vz_log_fields *f, const char *ts,
                 continue;
             snprintf(tmp, sizeof tmp, " %s=", keys[i]);
             append(&buf, &len, &cap, tmp);
-            append(&buf, &len, &cap, vals[i]);
+            append_escaped(&buf, &len, &cap, vals[i]);
         }
         if (f->duration_ms >= 0) {
             snprintf(tmp, sizeof tmp, " durationMs=%.3f", f->duration_ms);
@@ -180,10 +216,11 @@ static void log_text(vz_log_level level, const vz_log_fields *f, const char *ts,
             for (const cJSON *it = f->extra->child; it; it = it->next) {
                 if (!it->string)
                     continue;
-                snprintf(tmp, sizeof tmp, " %s=", it->string);
-                append(&buf, &len, &cap, tmp);
+                append(&buf, &len, &cap, " ");
+                append_escaped(&buf, &len, &cap, it->string);
+                append(&buf, &len, &cap, "=");
                 if (cJSON_IsString(it)) {
-                    append(&buf, &len, &cap, it->valuestring);
+                    append_escaped(&buf, &len, &cap, it->valuestring);
                 } else {
                     char *v = cJSON_PrintUnformatted(it);
                     if (v) {
