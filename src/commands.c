@@ -12,6 +12,7 @@
 #include "vz/invocation.h"
 #include "vz/log.h"
 #include "vz/registry.h"
+#include "vz/sqs.h"
 
 #define VZ_MAX_LOCAL_EVENT (64u * 1024u * 1024u)
 
@@ -191,8 +192,10 @@ int vz_cmd_event(int argc, char **argv)
     }
     if (!queue || !*queue || optind >= argc)
         return event_usage(stderr);
-    if (strlen(queue) > 80 || strchr(queue, ':') || strchr(queue, '/')) {
-        fprintf(stderr, "vz-events event: \"%s\" is not an SQS queue name (at most 80 characters, no ':' or '/')\n",
+    if (!vz_sqs_queue_name_valid(queue, strlen(queue))) {
+        fprintf(stderr,
+                "vz-events event: \"%.100s\" is not an SQS queue name (1 to 80 letters, digits, '-' or '_', "
+                "optional \".fifo\")\n",
                 queue);
         return 2;
     }

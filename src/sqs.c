@@ -11,6 +11,20 @@
 
 #define EV_INVALID "Function.InvalidEvent"
 
+bool vz_sqs_queue_name_valid(const char *name, size_t len)
+{
+    if (!name || len == 0 || len > VZ_SQS_QUEUE_NAME_MAX)
+        return false;
+    if (len > 5 && memcmp(name + len - 5, ".fifo", 5) == 0)
+        len -= 5;
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+            return false;
+    }
+    return true;
+}
+
 int vz_sqs_queue_from_arn(const char *arn, char *buf, size_t bufsize)
 {
     if (!arn || bufsize == 0)
@@ -18,7 +32,7 @@ int vz_sqs_queue_from_arn(const char *arn, char *buf, size_t bufsize)
     const char *colon = strrchr(arn, ':');
     const char *name = colon ? colon + 1 : arn;
     size_t n = strlen(name);
-    if (n == 0 || n >= bufsize)
+    if (n >= bufsize || !vz_sqs_queue_name_valid(name, n))
         return -1;
     memcpy(buf, name, n + 1);
     return 0;
@@ -158,7 +172,8 @@ static void parse_record_fields(const cJSON *rec, vz_sqs_record *r)
         r->message_attributes = ma;
     if (r->event_source_arn) {
         if (vz_sqs_queue_from_arn(r->event_source_arn, r->queue_name, sizeof r->queue_name) != 0)
-            mark(r, "eventSourceARN \"%.120s\" names no queue (or a name over 80 characters)",
+            mark(r, "eventSourceARN \"%.120s\" names no queue (an SQS name is 1 to 80 letters, digits, '-' or '_', "
+                    "with an optional \".fifo\")",
                  r->event_source_arn);
         size_t n = strlen(r->queue_name);
         r->fifo = n > 5 && strcmp(r->queue_name + n - 5, ".fifo") == 0;

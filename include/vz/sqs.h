@@ -68,7 +68,15 @@ vz_status vz_sqs_from_json(cJSON *root, vz_sqs_event *out, vz_error *err);
 /* Release what vz_sqs_parse allocated; safe on a zeroed or already freed event. */
 void vz_sqs_event_free(vz_sqs_event *ev);
 
-/* Copy the queue name of `arn` (its last ':' field) into buf; returns 0, or -1 if absent or too long. */
+/* Longest SQS queue name, ".fifo" included. */
+#define VZ_SQS_QUEUE_NAME_MAX 80
+
+/* Whether `len` bytes of `name` are an SQS queue name: 1 to 80 of [A-Za-z0-9_-], ".fifo" allowed at the end.
+ * Nothing else (no CR/LF, '/', '.', ':' or spaces) reaches dispatch, logs or file names. */
+bool vz_sqs_queue_name_valid(const char *name, size_t len);
+
+/* Copy the queue name of `arn` (its last ':' field) into buf; returns 0, or -1 if absent, too long
+ * or not a valid SQS queue name (see vz_sqs_queue_name_valid). */
 int vz_sqs_queue_from_arn(const char *arn, char *buf, size_t bufsize);
 
 /* Whether a parsed JSON value looks like an SQS event (an object with a "Records" array). */
