@@ -61,7 +61,8 @@ void vz_log_configure_from_env(void)
     int bad_level = lv && *lv && vz_log_level_parse(lv, &level) != 0;
     vz_log_configure(fmt && strcasecmp(fmt, "JSON") == 0, level, NULL);
     if (bad_level)
-        vz_log(VZ_LOG_WARN, NULL, "AWS_LAMBDA_LOG_LEVEL=%s is not one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL; using INFO", lv);
+        vz_log(VZ_LOG_WARN, NULL,
+               "AWS_LAMBDA_LOG_LEVEL=%s is not one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL; using INFO", lv);
 }
 
 int vz_log_enabled(vz_log_level level)

@@ -151,12 +151,9 @@ static void env_configuration(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(json_lines_have_lambda_fields),
-        cmocka_unit_test(levels_filter),
-        cmocka_unit_test(text_form_is_readable),
-        cmocka_unit_test(text_form_escapes_control_characters),
-        cmocka_unit_test(huge_durations_are_written),
-        cmocka_unit_test(env_configuration),
+        cmocka_unit_test(json_lines_have_lambda_fields), cmocka_unit_test(levels_filter),
+        cmocka_unit_test(text_form_is_readable),         cmocka_unit_test(text_form_escapes_control_characters),
+        cmocka_unit_test(huge_durations_are_written),    cmocka_unit_test(env_configuration),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -101,7 +101,8 @@ static void non_sqs_events_are_rejected(void **state)
 static void record_without_message_id_fails_the_invocation(void **state)
 {
     (void)state;
-    parse_fails("{\"Records\":[{\"messageId\":\"a\",\"body\":\"\"},{\"body\":\"x\"}]}", "record 1 has no usable messageId");
+    parse_fails("{\"Records\":[{\"messageId\":\"a\",\"body\":\"\"},{\"body\":\"x\"}]}",
+                "record 1 has no usable messageId");
     parse_fails("{\"Records\":[{\"messageId\":\"\",\"body\":\"\"}]}", "record 0");
     parse_fails("{\"Records\":[{\"messageId\":7,\"body\":\"\"}]}", "a number");
     parse_fails("{\"Records\":[\"text\"]}", "not an object");
@@ -110,7 +111,10 @@ static void record_without_message_id_fails_the_invocation(void **state)
 static void wrong_types_mark_only_that_record(void **state)
 {
     (void)state;
-    static const struct { const char *rec; const char *needle; } cases[] = {
+    static const struct {
+        const char *rec;
+        const char *needle;
+    } cases[] = {
         {"{\"messageId\":\"b\"}", "body is missing"},
         {"{\"messageId\":\"b\",\"body\":12}", "body is a number"},
         {"{\"messageId\":\"b\",\"body\":\"\",\"receiptHandle\":[]}", "receiptHandle is an array"},
@@ -122,7 +126,8 @@ static void wrong_types_mark_only_that_record(void **state)
         {"{\"messageId\":\"b\",\"body\":\"\",\"attributes\":{\"SentTimestamp\":\"-5\"}}", "\"-5\""},
         {"{\"messageId\":\"b\",\"body\":\"\",\"attributes\":{\"SentTimestamp\":\"99999999999999999999\"}}",
          "SentTimestamp"},
-        {"{\"messageId\":\"b\",\"body\":\"\",\"attributes\":{\"MessageGroupId\":false}}", "MessageGroupId is a boolean"},
+        {"{\"messageId\":\"b\",\"body\":\"\",\"attributes\":{\"MessageGroupId\":false}}",
+         "MessageGroupId is a boolean"},
         {"{\"messageId\":\"b\",\"body\":\"\",\"messageAttributes\":[1]}", "messageAttributes is an array"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -156,8 +161,9 @@ static void queue_name_is_last_arn_field(void **state)
 static void hostile_queue_names_are_rejected(void **state)
 {
     (void)state;
-    static const char *bad[] = {"q\r\nFAKE", "q\n", "../../etc/passwd", "a/b", "q.json", "q.fifo.fifo", ".fifo",
-                                "q name", "q\\x", "q%s", "q\x01", "\xc3\xa9t\xc3\xa9", ""};
+    static const char *bad[] = {
+        "q\r\nFAKE", "q\n",   "../../etc/passwd",  "a/b", "q.json", "q.fifo.fifo", ".fifo", "q name", "q\\x",
+        "q%s",       "q\x01", "\xc3\xa9t\xc3\xa9", ""};
     char buf[96];
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char arn[128];
@@ -192,8 +198,8 @@ static void hostile_queue_names_are_rejected(void **state)
 static void fixtures_parse(void **state)
 {
     (void)state;
-    static const char *files[] = {"sqs-batch.json", "sqs-fifo.json", "sqs-empty.json", "sqs-wrong-types.json",
-                                  "sqs-non-ascii.json", "sqs-large-body.json"};
+    static const char *files[] = {"sqs-batch.json",       "sqs-fifo.json",      "sqs-empty.json",
+                                  "sqs-wrong-types.json", "sqs-non-ascii.json", "sqs-large-body.json"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", VZ_FIXTURES, files[i]);

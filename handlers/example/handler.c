@@ -7,8 +7,7 @@
 
 #include <inttypes.h>
 
-static vz_status example_handle(const vz_context *ctx, const vz_sqs_record *record, const cJSON *body,
-                                vz_error *err)
+static vz_status example_handle(const vz_context *ctx, const vz_sqs_record *record, const cJSON *body, vz_error *err)
 {
     (void)ctx;
     (void)err;

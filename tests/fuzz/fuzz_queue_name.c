@@ -13,7 +13,10 @@
 #include "vz/registry.h"
 #include "vz/sqs.h"
 
-#define H(n) {.name = n}
+#define H(n)                                                                                                           \
+    {                                                                                                                  \
+        .name = n                                                                                                      \
+    }
 static const vz_handler h_cris = H("cris"), h_cris_location = H("cris_location"), h_example = H("example"),
                         h_location = H("location"), h_x = H("x");
 const vz_handler *const vz_registry_table[] = {&h_cris, &h_cris_location, &h_example, &h_location, &h_x, NULL};
