@@ -121,6 +121,11 @@ static void run_one(const vz_context *ctx, slot *s)
 static void run_group(const vz_context *ctx, slot *slots, size_t n, size_t i, vz_arena *arena)
 {
     const vz_handler *h = slots[i].handler;
+    if (!h->handle && !h->handle_batch) {
+        fail_item(&slots[i], VZ_ERR, "Runtime.HandlerContract",
+                  "handler %s defines neither handle nor handle_batch; it cannot run records", h->name);
+        return;
+    }
     if (!h->handle_batch || slots[i].item.record->fifo) {
         if (h->handle) {
             run_one(ctx, &slots[i]);
