@@ -14,7 +14,7 @@
 #include "vz/registry.h"
 #include "vz/sqs.h"
 
-#define VZ_MAX_LOCAL_EVENT (64u * 1024u * 1024u)
+#define VZ_MAX_LOCAL_EVENT ((size_t)64 * 1024 * 1024)
 
 char *vz_read_file(const char *path, size_t max, size_t *len, char *errbuf, size_t errlen)
 {
@@ -23,7 +23,7 @@ char *vz_read_file(const char *path, size_t max, size_t *len, char *errbuf, size
         snprintf(errbuf, errlen, "cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
-    size_t cap = 64 * 1024, n = 0;
+    size_t cap = (size_t)64 * 1024, n = 0;
     char *buf = malloc(cap + 1);
     while (buf) {
         size_t got = fread(buf + n, 1, cap - n, f);
@@ -206,7 +206,7 @@ int vz_cmd_event(int argc, char **argv)
     for (int i = optind; i < argc; i++) {
         char msg[512] = "";
         size_t len = 0;
-        char *body = vz_read_file(argv[i], 256 * 1024, &len, msg, sizeof msg);
+        char *body = vz_read_file(argv[i], (size_t)256 * 1024, &len, msg, sizeof msg);
         if (!body) {
             fprintf(stderr, "vz-events event: %s (SQS bodies are at most 256 KiB)\n", msg);
             cJSON_Delete(ev);

@@ -172,7 +172,7 @@ static void append_escaped(char **buf, size_t *len, size_t *cap, const char *s)
         }
         if (*p == '\n' || *p == '\r' || *p == '\t') {
             tmp[k++] = '\\';
-            tmp[k++] = *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't';
+            tmp[k++] = (char)(*p == '\n' ? 'n' : *p == '\r' ? 'r' : 't');
         } else if (*p < 0x20 || *p == 0x7f) {
             k += (size_t)snprintf(tmp + k, sizeof tmp - k, "\\x%02x", *p);
         } else {

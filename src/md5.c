@@ -22,8 +22,8 @@ static void block(uint32_t h[4], const uint8_t *p)
 {
     uint32_t w[16];
     for (int i = 0; i < 16; i++)
-        w[i] = (uint32_t)p[i * 4] | (uint32_t)p[i * 4 + 1] << 8 | (uint32_t)p[i * 4 + 2] << 16 |
-               (uint32_t)p[i * 4 + 3] << 24;
+        w[i] = (uint32_t)p[(size_t)i * 4] | (uint32_t)p[(size_t)i * 4 + 1] << 8 | (uint32_t)p[(size_t)i * 4 + 2] << 16 |
+               (uint32_t)p[(size_t)i * 4 + 3] << 24;
     uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
     for (int i = 0; i < 64; i++) {
         uint32_t f;
@@ -75,5 +75,5 @@ void vz_md5_hex(const void *data, size_t len, char hex[33])
     if (tlen == 128)
         block(h, tail + 64);
     for (int i = 0; i < 16; i++)
-        snprintf(hex + i * 2, 3, "%02x", (h[i / 4] >> (8 * (i % 4))) & 0xff);
+        snprintf(hex + (size_t)i * 2, 3, "%02x", (h[i / 4] >> (8 * (i % 4))) & 0xff);
 }

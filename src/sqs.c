@@ -238,7 +238,7 @@ vz_status vz_sqs_from_json(cJSON *root, vz_sqs_event *out, vz_error *err)
         vz_sqs_record *r = &out->records[i];
         r->index = i;
         const cJSON *id = cJSON_IsObject(rec) ? cJSON_GetObjectItemCaseSensitive(rec, "messageId") : NULL;
-        if (!cJSON_IsString(id) || id->valuestring[0] == '\0') {
+        if (!id || !cJSON_IsString(id) || id->valuestring[0] == '\0') {
             vz_error_set(err, EV_INVALID,
                          "record %zu has no usable messageId (%s): it cannot be reported alone, so the whole "
                          "batch fails and SQS retries it",

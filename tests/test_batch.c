@@ -76,8 +76,7 @@ static const vz_handler h_forgetful = {.name = "forgetful", .needs_json = true, 
 static const vz_handler h_text = {.name = "text", .needs_json = false, .handle = text_handle};
 static const vz_handler h_hollow = {.name = "hollow", .needs_json = false}; /* breaks the contract: no function */
 const vz_handler *const vz_registry_table[];
-const vz_handler *const vz_registry_table[] = {&h_forgetful, &h_grouped, &h_hollow, &h_scripted, &h_text,
-                                               NULL};
+const vz_handler *const vz_registry_table[] = {&h_forgetful, &h_grouped, &h_hollow, &h_scripted, &h_text, NULL};
 
 /* Build an event: queues[i] and bodies[i] for n records; message ids are "m<i>". */
 static char *make_event(size_t n, const char *const *queues, const char *const *bodies)

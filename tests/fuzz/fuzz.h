@@ -23,7 +23,6 @@
     } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 /* Log every level, in JSON, to /dev/null. */
 static inline void fuzz_quiet_logs(void)

@@ -17,16 +17,7 @@
 #include "vz/invocation.h"
 #include "vz/registry.h"
 
-static vz_arena g_arena;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_quiet_logs();
-    vz_arena_init(&g_arena, 0);
-    return 0;
-}
+static vz_arena g_arena; /* kept across inputs, reset after each, as the runtime does */
 
 /* Whether `id` is the messageId of a record of the event `root`. */
 static int is_message_id(const cJSON *root, const char *id)
@@ -66,6 +57,12 @@ static void check_response(const uint8_t *data, size_t size, const vz_invocation
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static int initialised;
+    if (!initialised) {
+        fuzz_quiet_logs();
+        vz_arena_init(&g_arena, 0);
+        initialised = 1;
+    }
     vz_batch_options opts = {NULL, NULL, VZ_DEFAULT_DEADLINE_MARGIN_MS};
     if (size % 2)
         opts.fallback = vz_registry_find("example");

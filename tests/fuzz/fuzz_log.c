@@ -12,13 +12,6 @@
 
 #include "fuzz.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    return 0;
-}
-
 /* The next NUL-terminated field of [*p, end), or NULL past the end. */
 static const char *next_field(const char **p, const char *end)
 {
@@ -45,7 +38,7 @@ static void check_json_line(const char *line, const char *msg, const vz_log_fiel
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 9 || size > 64 * 1024)
+    if (size < 9 || size > (size_t)64 * 1024)
         return 0;
     int json = data[0] & 1, with_fields = data[0] & 2;
     vz_log_fields f = VZ_LOG_FIELDS_NONE;

@@ -8,14 +8,6 @@
 #include "fuzz.h"
 #include "vz/sqs.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_quiet_logs();
-    return 0;
-}
-
 static void check_record(const vz_sqs_record *r, size_t i)
 {
     FUZZ_CHECK(r->index == i);
@@ -35,6 +27,7 @@ static void check_record(const vz_sqs_record *r, size_t i)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    fuzz_quiet_logs();
     vz_sqs_event ev;
     vz_error err = {{0}, {0}};
     vz_status st = vz_sqs_parse((const char *)data, size, &ev, &err);
