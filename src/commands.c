@@ -23,14 +23,16 @@ char *vz_read_file(const char *path, size_t max, size_t *len, char *errbuf, size
         snprintf(errbuf, errlen, "cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
-    size_t cap = (size_t)64 * 1024, n = 0;
+    size_t cap = max < (size_t)64 * 1024 ? max : (size_t)64 * 1024, n = 0;
     char *buf = malloc(cap + 1);
     while (buf) {
         size_t got = fread(buf + n, 1, cap - n, f);
         n += got;
-        if (got == 0)
+        if (n < cap && got == 0)
             break;
         if (n == cap) {
+            if (cap >= max && fgetc(f) == EOF && !ferror(f))
+                break; /* exactly max bytes */
             if (cap >= max) {
                 snprintf(errbuf, errlen, "%s is larger than %zu bytes", path, max);
                 free(buf);
