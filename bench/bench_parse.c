@@ -33,8 +33,8 @@ static char *make_event(size_t records, size_t body_bytes, size_t *len)
     cJSON *ev = vz_fixture_sqs_event();
     cJSON *recs = cJSON_GetObjectItemCaseSensitive(ev, "Records");
     for (size_t i = 0; i < records; i++)
-        cJSON_AddItemToArray(recs, vz_fixture_sqs_record("atd-vz-data-events-example_staging", NULL, body,
-                                                         strlen(body)));
+        cJSON_AddItemToArray(recs,
+                             vz_fixture_sqs_record("atd-vz-data-events-example_staging", NULL, body, strlen(body)));
     free(body);
     char *s = cJSON_PrintUnformatted(ev);
     cJSON_Delete(ev);

@@ -23,7 +23,7 @@ struct vz_arena_chunk {
 void vz_arena_init(vz_arena *a, size_t chunk_size)
 {
     a->head = NULL;
-    a->chunk_size = chunk_size ? chunk_size : 64u * 1024u;
+    a->chunk_size = chunk_size ? chunk_size : (size_t)64 * 1024;
     a->allocated = 0;
 }
 

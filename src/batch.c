@@ -102,8 +102,7 @@ static void route(const vz_batch_options *opts, const vz_sqs_record *r, slot *s)
             char where[32];
             snprintf(where, sizeof where, "%zu", end && end >= r->body ? (size_t)(end - r->body) : 0);
             fail_item(s, VZ_EINVAL, "Function.InvalidBody",
-                      "the body is not JSON (error near byte %s), and handler %s needs JSON", where,
-                      s->handler->name);
+                      "the body is not JSON (error near byte %s), and handler %s needs JSON", where, s->handler->name);
             return;
         }
         s->item.body = s->parsed;
@@ -122,6 +121,11 @@ static void run_one(const vz_context *ctx, slot *s)
 static void run_group(const vz_context *ctx, slot *slots, size_t n, size_t i, vz_arena *arena)
 {
     const vz_handler *h = slots[i].handler;
+    if (!h->handle && !h->handle_batch) {
+        fail_item(&slots[i], VZ_ERR, "Runtime.HandlerContract",
+                  "handler %s defines neither handle nor handle_batch; it cannot run records", h->name);
+        return;
+    }
     if (!h->handle_batch || slots[i].item.record->fifo) {
         if (h->handle) {
             run_one(ctx, &slots[i]);
@@ -154,8 +158,8 @@ static void run_group(const vz_context *ctx, slot *slots, size_t n, size_t i, vz
         s->item.error = items[k].error;
         s->duration_ms = each;
         if (s->item.status == VZ_STATUS_PENDING)
-            fail_item(s, VZ_ERR, "Runtime.HandlerContract",
-                      "handler %s returned without an outcome for this record", h->name);
+            fail_item(s, VZ_ERR, "Runtime.HandlerContract", "handler %s returned without an outcome for this record",
+                      h->name);
     }
 }
 
@@ -181,8 +185,7 @@ static void log_outcome(const slot *s)
     } else {
         f.outcome = "failed";
         vz_log(VZ_LOG_ERROR, &f, "record %zu failed (%s): %s", s->item.record->index,
-               s->item.error.type[0] ? s->item.error.type : vz_status_name(s->item.status),
-               s->item.error.message);
+               s->item.error.type[0] ? s->item.error.type : vz_status_name(s->item.status), s->item.error.message);
     }
 }
 

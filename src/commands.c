@@ -12,8 +12,9 @@
 #include "vz/invocation.h"
 #include "vz/log.h"
 #include "vz/registry.h"
+#include "vz/sqs.h"
 
-#define VZ_MAX_LOCAL_EVENT (64u * 1024u * 1024u)
+#define VZ_MAX_LOCAL_EVENT ((size_t)64 * 1024 * 1024)
 
 char *vz_read_file(const char *path, size_t max, size_t *len, char *errbuf, size_t errlen)
 {
@@ -22,14 +23,16 @@ char *vz_read_file(const char *path, size_t max, size_t *len, char *errbuf, size
         snprintf(errbuf, errlen, "cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
-    size_t cap = 64 * 1024, n = 0;
+    size_t cap = max < (size_t)64 * 1024 ? max : (size_t)64 * 1024, n = 0;
     char *buf = malloc(cap + 1);
     while (buf) {
         size_t got = fread(buf + n, 1, cap - n, f);
         n += got;
-        if (got == 0)
+        if (n < cap && got == 0)
             break;
         if (n == cap) {
+            if (cap >= max && fgetc(f) == EOF && !ferror(f))
+                break; /* exactly max bytes */
             if (cap >= max) {
                 snprintf(errbuf, errlen, "%s is larger than %zu bytes", path, max);
                 free(buf);
@@ -191,8 +194,10 @@ int vz_cmd_event(int argc, char **argv)
     }
     if (!queue || !*queue || optind >= argc)
         return event_usage(stderr);
-    if (strlen(queue) > 80 || strchr(queue, ':') || strchr(queue, '/')) {
-        fprintf(stderr, "vz-events event: \"%s\" is not an SQS queue name (at most 80 characters, no ':' or '/')\n",
+    if (!vz_sqs_queue_name_valid(queue, strlen(queue))) {
+        fprintf(stderr,
+                "vz-events event: \"%.100s\" is not an SQS queue name (1 to 80 letters, digits, '-' or '_', "
+                "optional \".fifo\")\n",
                 queue);
         return 2;
     }
@@ -203,7 +208,7 @@ int vz_cmd_event(int argc, char **argv)
     for (int i = optind; i < argc; i++) {
         char msg[512] = "";
         size_t len = 0;
-        char *body = vz_read_file(argv[i], 256 * 1024, &len, msg, sizeof msg);
+        char *body = vz_read_file(argv[i], (size_t)256 * 1024, &len, msg, sizeof msg);
         if (!body) {
             fprintf(stderr, "vz-events event: %s (SQS bodies are at most 256 KiB)\n", msg);
             cJSON_Delete(ev);

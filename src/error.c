@@ -53,14 +53,22 @@ void vz_error_clear(vz_error *err)
 const char *vz_status_name(vz_status st)
 {
     switch (st) {
-    case VZ_OK: return "VZ_OK";
-    case VZ_ERR: return "VZ_ERR";
-    case VZ_EINVAL: return "VZ_EINVAL";
-    case VZ_ENOMEM: return "VZ_ENOMEM";
-    case VZ_ENOTFOUND: return "VZ_ENOTFOUND";
-    case VZ_ETIMEDOUT: return "VZ_ETIMEDOUT";
-    case VZ_EIO: return "VZ_EIO";
-    case VZ_ESKIPPED: return "VZ_ESKIPPED";
+    case VZ_OK:
+        return "VZ_OK";
+    case VZ_ERR:
+        return "VZ_ERR";
+    case VZ_EINVAL:
+        return "VZ_EINVAL";
+    case VZ_ENOMEM:
+        return "VZ_ENOMEM";
+    case VZ_ENOTFOUND:
+        return "VZ_ENOTFOUND";
+    case VZ_ETIMEDOUT:
+        return "VZ_ETIMEDOUT";
+    case VZ_EIO:
+        return "VZ_EIO";
+    case VZ_ESKIPPED:
+        return "VZ_ESKIPPED";
     }
     return "VZ_UNKNOWN";
 }

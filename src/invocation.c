@@ -8,8 +8,8 @@
 #include "vz/registry.h"
 #include "vz/sqs.h"
 
-static vz_status run_sqs(const vz_batch_options *opts, const vz_context *ctx, cJSON *root,
-                         vz_invocation_result *result, vz_error *err)
+static vz_status run_sqs(const vz_batch_options *opts, const vz_context *ctx, cJSON *root, vz_invocation_result *result,
+                         vz_error *err)
 {
     vz_sqs_event ev;
     vz_status st = vz_sqs_from_json(root, &ev, err);

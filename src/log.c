@@ -2,6 +2,9 @@
  *
  * Each line is assembled in full and written with a single fwrite so that
  * lines from concurrent writers (the runtime and a child) do not interleave.
+ * Values come from outside (message ids, queue names, error texts): JSON
+ * escapes them, and the text form escapes control characters, so that no
+ * value can end a line and forge the next one.
  * JSON is written directly (no intermediate tree): the log is on the hot path
  * of every record, and building a cJSON object per line cost more than the
  * record's own parsing. */
@@ -61,7 +64,8 @@ void vz_log_configure_from_env(void)
     int bad_level = lv && *lv && vz_log_level_parse(lv, &level) != 0;
     vz_log_configure(fmt && strcasecmp(fmt, "JSON") == 0, level, NULL);
     if (bad_level)
-        vz_log(VZ_LOG_WARN, NULL, "AWS_LAMBDA_LOG_LEVEL=%s is not one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL; using INFO", lv);
+        vz_log(VZ_LOG_WARN, NULL,
+               "AWS_LAMBDA_LOG_LEVEL=%s is not one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL; using INFO", lv);
 }
 
 int vz_log_enabled(vz_log_level level)
@@ -142,7 +146,7 @@ static void line_json_string(line *l, const char *s)
     const char *run = s;
     for (const char *p = s;; p++) {
         unsigned char c = (unsigned char)*p;
-        if (c != 0 && c >= 0x20 && c != '"' && c != '\\')
+        if (c >= 0x20 && c != '"' && c != '\\')
             continue;
         line_put(l, run, (size_t)(p - run));
         if (c == 0)
@@ -150,12 +154,24 @@ static void line_json_string(line *l, const char *s)
         char esc[6] = {'\\', (char)c, 0, 0, 0, 0};
         size_t n = 2;
         switch (c) {
-        case '"': case '\\': break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
+        case '"':
+        case '\\':
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
         default:
-            esc[1] = 'u'; esc[2] = '0'; esc[3] = '0'; esc[4] = hex[c >> 4]; esc[5] = hex[c & 15];
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
             n = 6;
         }
         line_put(l, esc, n);
@@ -164,10 +180,46 @@ static void line_json_string(line *l, const char *s)
     line_put(l, "\"", 1);
 }
 
+/* Append s with control characters escaped (\n, \r, \t, \xHH): a value never starts a new text line. */
+static void line_text_escaped(line *l, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const char *run = s;
+    for (const char *p = s;; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x20 && c != 0x7f)
+            continue;
+        line_put(l, run, (size_t)(p - run));
+        if (c == 0)
+            break;
+        char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+        if (c == '\n' || c == '\r' || c == '\t') {
+            esc[1] = (char)(c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
+            line_put(l, esc, 2);
+        } else {
+            line_put(l, esc, 4);
+        }
+        run = p + 1;
+    }
+}
+
+/* Append a duration in ms with microsecond precision; "null" for a value no clock gives (inf, NaN, > 1e12). */
+static void line_duration(line *l, double ms)
+{
+    char num[40];
+    if (ms < 1e12)
+        snprintf(num, sizeof num, "%.3f", ms);
+    else
+        snprintf(num, sizeof num, "null");
+    line_puts(l, num);
+}
+
 static void line_json_number(line *l, double v)
 {
     char num[40];
-    if (v == (double)(long long)v && v > -1e15 && v < 1e15)
+    if (!(v > -1e308 && v < 1e308)) /* inf and NaN have no JSON form */
+        snprintf(num, sizeof num, "null");
+    else if (v > -1e15 && v < 1e15 && v == (double)(long long)v)
         snprintf(num, sizeof num, "%lld", (long long)v);
     else
         snprintf(num, sizeof num, "%.17g", v);
@@ -206,8 +258,8 @@ static void line_write(line *l)
 
 static int is_core_key(const char *k)
 {
-    static const char *const core[] = {"timestamp", "level", "message", "requestId",
-                                       "handler", "messageId", "outcome", "durationMs"};
+    static const char *const core[] = {"timestamp", "level",     "message", "requestId",
+                                       "handler",   "messageId", "outcome", "durationMs"};
     for (size_t i = 0; i < sizeof core / sizeof core[0]; i++)
         if (strcmp(k, core[i]) == 0)
             return 1;
@@ -238,10 +290,8 @@ static void log_json(vz_log_level level, const vz_log_fields *f, const char *ts,
             }
         }
         if (f->duration_ms >= 0) {
-            char num[40];
-            snprintf(num, sizeof num, "%.3f", f->duration_ms);
             line_key(&l, "durationMs");
-            line_puts(&l, num);
+            line_duration(&l, f->duration_ms);
         }
         if (f->extra && cJSON_IsObject(f->extra)) {
             for (const cJSON *it = f->extra->child; it; it = it->next) {
@@ -264,10 +314,11 @@ static void log_text(vz_log_level level, const vz_log_fields *f, const char *ts,
     snprintf(tmp, sizeof tmp, "%s %-5s ", ts, vz_log_level_name(level));
     line_puts(&l, tmp);
     if (g_log.request_id[0]) {
-        snprintf(tmp, sizeof tmp, "[%s] ", g_log.request_id);
-        line_puts(&l, tmp);
+        line_put(&l, "[", 1);
+        line_text_escaped(&l, g_log.request_id);
+        line_put(&l, "] ", 2);
     }
-    line_puts(&l, msg);
+    line_text_escaped(&l, msg);
     if (f) {
         const char *keys[] = {"handler", "messageId", "outcome"};
         const char *vals[] = {f->handler, f->message_id, f->outcome};
@@ -276,21 +327,21 @@ static void log_text(vz_log_level level, const vz_log_fields *f, const char *ts,
                 continue;
             snprintf(tmp, sizeof tmp, " %s=", keys[i]);
             line_puts(&l, tmp);
-            line_puts(&l, vals[i]);
+            line_text_escaped(&l, vals[i]);
         }
         if (f->duration_ms >= 0) {
-            snprintf(tmp, sizeof tmp, " durationMs=%.3f", f->duration_ms);
-            line_puts(&l, tmp);
+            line_puts(&l, " durationMs=");
+            line_duration(&l, f->duration_ms);
         }
         if (f->extra && cJSON_IsObject(f->extra)) {
             for (const cJSON *it = f->extra->child; it; it = it->next) {
                 if (!it->string)
                     continue;
                 line_put(&l, " ", 1);
-                line_puts(&l, it->string);
+                line_text_escaped(&l, it->string);
                 line_put(&l, "=", 1);
                 if (cJSON_IsString(it))
-                    line_puts(&l, it->valuestring);
+                    line_text_escaped(&l, it->valuestring);
                 else
                     line_json_value(&l, it);
             }

@@ -14,25 +14,33 @@ static const uint32_t K[64] = {
     0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
     0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
     0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391};
-static const uint8_t R[64] = {7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
-                              5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20,
-                              4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
-                              6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21};
+static const uint8_t R[64] = {7,  12, 17, 22, 7,  12, 17, 22, 7,  12, 17, 22, 7,  12, 17, 22, 5,  9,  14, 20, 5,  9,
+                              14, 20, 5,  9,  14, 20, 5,  9,  14, 20, 4,  11, 16, 23, 4,  11, 16, 23, 4,  11, 16, 23,
+                              4,  11, 16, 23, 6,  10, 15, 21, 6,  10, 15, 21, 6,  10, 15, 21, 6,  10, 15, 21};
 
 static void block(uint32_t h[4], const uint8_t *p)
 {
     uint32_t w[16];
     for (int i = 0; i < 16; i++)
-        w[i] = (uint32_t)p[i * 4] | (uint32_t)p[i * 4 + 1] << 8 | (uint32_t)p[i * 4 + 2] << 16 |
-               (uint32_t)p[i * 4 + 3] << 24;
+        w[i] = (uint32_t)p[(size_t)i * 4] | (uint32_t)p[(size_t)i * 4 + 1] << 8 | (uint32_t)p[(size_t)i * 4 + 2] << 16 |
+               (uint32_t)p[(size_t)i * 4 + 3] << 24;
     uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
     for (int i = 0; i < 64; i++) {
         uint32_t f;
         int g;
-        if (i < 16) { f = (b & c) | (~b & d); g = i; }
-        else if (i < 32) { f = (d & b) | (~d & c); g = (5 * i + 1) % 16; }
-        else if (i < 48) { f = b ^ c ^ d; g = (3 * i + 5) % 16; }
-        else { f = c ^ (b | ~d); g = (7 * i) % 16; }
+        if (i < 16) {
+            f = (b & c) | (~b & d);
+            g = i;
+        } else if (i < 32) {
+            f = (d & b) | (~d & c);
+            g = (5 * i + 1) % 16;
+        } else if (i < 48) {
+            f = b ^ c ^ d;
+            g = (3 * i + 5) % 16;
+        } else {
+            f = c ^ (b | ~d);
+            g = (7 * i) % 16;
+        }
         uint32_t t = d;
         d = c;
         c = b;
@@ -40,7 +48,10 @@ static void block(uint32_t h[4], const uint8_t *p)
         b = b + ((x << R[i]) | (x >> (32 - R[i])));
         a = t;
     }
-    h[0] += a; h[1] += b; h[2] += c; h[3] += d;
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
 }
 
 void vz_md5_hex(const void *data, size_t len, char hex[33])
@@ -64,5 +75,5 @@ void vz_md5_hex(const void *data, size_t len, char hex[33])
     if (tlen == 128)
         block(h, tail + 64);
     for (int i = 0; i < 16; i++)
-        snprintf(hex + i * 2, 3, "%02x", (h[i / 4] >> (8 * (i % 4))) & 0xff);
+        snprintf(hex + (size_t)i * 2, 3, "%02x", (h[i / 4] >> (8 * (i % 4))) & 0xff);
 }

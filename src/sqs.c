@@ -11,6 +11,20 @@
 
 #define EV_INVALID "Function.InvalidEvent"
 
+bool vz_sqs_queue_name_valid(const char *name, size_t len)
+{
+    if (!name || len == 0 || len > VZ_SQS_QUEUE_NAME_MAX)
+        return false;
+    if (len > 5 && memcmp(name + len - 5, ".fifo", 5) == 0)
+        len -= 5;
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+            return false;
+    }
+    return true;
+}
+
 int vz_sqs_queue_from_arn(const char *arn, char *buf, size_t bufsize)
 {
     if (!arn || bufsize == 0)
@@ -18,7 +32,7 @@ int vz_sqs_queue_from_arn(const char *arn, char *buf, size_t bufsize)
     const char *colon = strrchr(arn, ':');
     const char *name = colon ? colon + 1 : arn;
     size_t n = strlen(name);
-    if (n == 0 || n >= bufsize)
+    if (n >= bufsize || !vz_sqs_queue_name_valid(name, n))
         return -1;
     memcpy(buf, name, n + 1);
     return 0;
@@ -44,13 +58,20 @@ static int opt_string(const cJSON *obj, const char *key, const char **dst)
 
 static const char *json_type_name(const cJSON *v)
 {
-    if (!v) return "missing";
-    if (cJSON_IsNull(v)) return "null";
-    if (cJSON_IsBool(v)) return "a boolean";
-    if (cJSON_IsNumber(v)) return "a number";
-    if (cJSON_IsString(v)) return "a string";
-    if (cJSON_IsArray(v)) return "an array";
-    if (cJSON_IsObject(v)) return "an object";
+    if (!v)
+        return "missing";
+    if (cJSON_IsNull(v))
+        return "null";
+    if (cJSON_IsBool(v))
+        return "a boolean";
+    if (cJSON_IsNumber(v))
+        return "a number";
+    if (cJSON_IsString(v))
+        return "a string";
+    if (cJSON_IsArray(v))
+        return "an array";
+    if (cJSON_IsObject(v))
+        return "an object";
     return "invalid";
 }
 
@@ -95,7 +116,10 @@ static void parse_attributes(const cJSON *rec, vz_sqs_record *r)
         mark(r, "attributes is %s, expected an object", json_type_name(attrs));
         return;
     }
-    static const struct { const char *key; size_t off; } nums[] = {
+    static const struct {
+        const char *key;
+        size_t off;
+    } nums[] = {
         {"ApproximateReceiveCount", offsetof(vz_sqs_attributes, approximate_receive_count)},
         {"SentTimestamp", offsetof(vz_sqs_attributes, sent_timestamp)},
         {"ApproximateFirstReceiveTimestamp", offsetof(vz_sqs_attributes, approximate_first_receive_timestamp)},
@@ -110,7 +134,10 @@ static void parse_attributes(const cJSON *rec, vz_sqs_record *r)
             mark(r, "attributes.%s is \"%.40s\", expected a decimal string", nums[i].key, s);
         }
     }
-    static const struct { const char *key; size_t off; } strs[] = {
+    static const struct {
+        const char *key;
+        size_t off;
+    } strs[] = {
         {"SenderId", offsetof(vz_sqs_attributes, sender_id)},
         {"AWSTraceHeader", offsetof(vz_sqs_attributes, aws_trace_header)},
         {"DeadLetterQueueSourceArn", offsetof(vz_sqs_attributes, dead_letter_queue_source_arn)},
@@ -128,7 +155,10 @@ static void parse_attributes(const cJSON *rec, vz_sqs_record *r)
 
 static void parse_record_fields(const cJSON *rec, vz_sqs_record *r)
 {
-    static const struct { const char *key; size_t off; } strs[] = {
+    static const struct {
+        const char *key;
+        size_t off;
+    } strs[] = {
         {"receiptHandle", offsetof(vz_sqs_record, receipt_handle)},
         {"md5OfBody", offsetof(vz_sqs_record, md5_of_body)},
         {"md5OfMessageAttributes", offsetof(vz_sqs_record, md5_of_message_attributes)},
@@ -158,7 +188,9 @@ static void parse_record_fields(const cJSON *rec, vz_sqs_record *r)
         r->message_attributes = ma;
     if (r->event_source_arn) {
         if (vz_sqs_queue_from_arn(r->event_source_arn, r->queue_name, sizeof r->queue_name) != 0)
-            mark(r, "eventSourceARN \"%.120s\" names no queue (or a name over 80 characters)",
+            mark(r,
+                 "eventSourceARN \"%.120s\" names no queue (an SQS name is 1 to 80 letters, digits, '-' or '_', "
+                 "with an optional \".fifo\")",
                  r->event_source_arn);
         size_t n = strlen(r->queue_name);
         r->fifo = n > 5 && strcmp(r->queue_name + n - 5, ".fifo") == 0;
@@ -206,11 +238,11 @@ vz_status vz_sqs_from_json(cJSON *root, vz_sqs_event *out, vz_error *err)
         vz_sqs_record *r = &out->records[i];
         r->index = i;
         const cJSON *id = cJSON_IsObject(rec) ? cJSON_GetObjectItemCaseSensitive(rec, "messageId") : NULL;
-        if (!cJSON_IsString(id) || id->valuestring[0] == '\0') {
+        if (!id || !cJSON_IsString(id) || id->valuestring[0] == '\0') {
             vz_error_set(err, EV_INVALID,
                          "record %zu has no usable messageId (%s): it cannot be reported alone, so the whole "
-                         "batch fails and SQS retries it", i,
-                         !cJSON_IsObject(rec) ? "the record is not an object" : json_type_name(id));
+                         "batch fails and SQS retries it",
+                         i, !cJSON_IsObject(rec) ? "the record is not an object" : json_type_name(id));
             vz_sqs_event_free(out);
             return VZ_EINVAL;
         }

@@ -74,8 +74,9 @@ static const vz_handler h_scripted = {.name = "scripted", .needs_json = true, .h
 static const vz_handler h_grouped = {.name = "grouped", .needs_json = true, .handle_batch = grouped_batch};
 static const vz_handler h_forgetful = {.name = "forgetful", .needs_json = true, .handle_batch = forgetful_batch};
 static const vz_handler h_text = {.name = "text", .needs_json = false, .handle = text_handle};
+static const vz_handler h_hollow = {.name = "hollow", .needs_json = false}; /* breaks the contract: no function */
 const vz_handler *const vz_registry_table[];
-const vz_handler *const vz_registry_table[] = {&h_forgetful, &h_grouped, &h_scripted, &h_text, NULL};
+const vz_handler *const vz_registry_table[] = {&h_forgetful, &h_grouped, &h_hollow, &h_scripted, &h_text, NULL};
 
 /* Build an event: queues[i] and bodies[i] for n records; message ids are "m<i>". */
 static char *make_event(size_t n, const char *const *queues, const char *const *bodies)
@@ -118,9 +119,9 @@ static const char *run(const char *event, int64_t deadline_ms, vz_batch_summary 
     const cJSON *it;
     cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(resp, "batchItemFailures"))
     {
-        if (out[0])
-            strcat(out, ",");
-        strcat(out, cJSON_GetObjectItemCaseSensitive(it, "itemIdentifier")->valuestring);
+        size_t used = strlen(out);
+        snprintf(out + used, sizeof out - used, "%s%s", used ? "," : "",
+                 cJSON_GetObjectItemCaseSensitive(it, "itemIdentifier")->valuestring);
     }
     cJSON_Delete(resp);
     return out;
@@ -197,6 +198,20 @@ static void handler_without_outcome_fails_the_record(void **state)
     const char *b[] = {"{}", "{}"};
     char *ev = make_event(2, q, b);
     assert_string_equal(run(ev, 0, NULL), "m0");
+    free(ev);
+}
+
+/* A handler without any function fails its records (it used to call a NULL pointer); the others run. */
+static void handler_without_functions_fails_the_record(void **state)
+{
+    reset(state);
+    const char *q[] = {"hollow_staging", "scripted_staging", "hollow_staging.fifo"};
+    const char *b[] = {"{}", "{}", "{}"};
+    char *ev = make_event(3, q, b);
+    vz_batch_summary sum;
+    assert_string_equal(run(ev, 0, &sum), "m0,m2");
+    assert_int_equal(g_calls, 1);
+    assert_int_equal(sum.failed, 2);
     free(ev);
 }
 
@@ -329,6 +344,7 @@ int main(void)
         cmocka_unit_test(unroutable_queue_fails_alone),
         cmocka_unit_test(batch_handler_gets_its_records_together),
         cmocka_unit_test(handler_without_outcome_fails_the_record),
+        cmocka_unit_test(handler_without_functions_fails_the_record),
         cmocka_unit_test(fifo_stops_at_first_failure),
         cmocka_unit_test(fifo_batch_handler_runs_one_at_a_time),
         cmocka_unit_test(near_deadline_records_are_not_started),

@@ -86,6 +86,48 @@ static void text_form_is_readable(void **state)
     assert_non_null(strstr(g_buf, "WARN  crash 42 missing messageId=m9 outcome=failed\n"));
 }
 
+/* A value from outside (message id, error text, request id) cannot forge a second line. */
+static void text_form_escapes_control_characters(void **state)
+{
+    (void)state;
+    FILE *f = capture();
+    vz_log_configure(0, VZ_LOG_INFO, f);
+    vz_log_set_request_id("r\n1");
+    cJSON *extra = cJSON_CreateObject();
+    cJSON_AddStringToObject(extra, "queue\r", "a\nb\x1b");
+    vz_log_fields fl = VZ_LOG_FIELDS_NONE;
+    fl.message_id = "id\r\n2026-01-01T00:00:00.000Z ERROR forged";
+    fl.extra = extra;
+    vz_log(VZ_LOG_INFO, &fl, "failed: %s", "bad\tvalue\n");
+    cJSON_Delete(extra);
+    fclose(f);
+    vz_log_set_request_id(NULL);
+    assert_int_equal(strchr(g_buf, '\n') - g_buf, (long)strlen(g_buf) - 1);
+    assert_null(strchr(g_buf, '\r'));
+    assert_non_null(strstr(g_buf, "[r\\n1] failed: bad\\tvalue\\n"));
+    assert_non_null(strstr(g_buf, " messageId=id\\r\\n2026-01-01T00:00:00.000Z ERROR forged"));
+    assert_non_null(strstr(g_buf, " queue\\r=a\\nb\\x1b"));
+}
+
+/* A duration no clock gives (infinite, 1e300) is still written, without undefined behaviour. */
+static void huge_durations_are_written(void **state)
+{
+    (void)state;
+    const double durations[] = {1e300, 1.0 / 0.0, 9.3e15};
+    for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++) {
+        FILE *f = capture();
+        vz_log_configure(1, VZ_LOG_INFO, f);
+        vz_log_fields fl = VZ_LOG_FIELDS_NONE;
+        fl.duration_ms = durations[i];
+        vz_log(VZ_LOG_INFO, &fl, "slow");
+        fclose(f);
+        cJSON *o = cJSON_Parse(g_buf);
+        assert_non_null(o);
+        assert_non_null(cJSON_GetObjectItem(o, "durationMs"));
+        cJSON_Delete(o);
+    }
+}
+
 static void env_configuration(void **state)
 {
     (void)state;
@@ -109,10 +151,9 @@ static void env_configuration(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(json_lines_have_lambda_fields),
-        cmocka_unit_test(levels_filter),
-        cmocka_unit_test(text_form_is_readable),
-        cmocka_unit_test(env_configuration),
+        cmocka_unit_test(json_lines_have_lambda_fields), cmocka_unit_test(levels_filter),
+        cmocka_unit_test(text_form_is_readable),         cmocka_unit_test(text_form_escapes_control_characters),
+        cmocka_unit_test(huge_durations_are_written),    cmocka_unit_test(env_configuration),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

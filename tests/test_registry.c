@@ -29,16 +29,19 @@ static void stages_and_prefix_reach_the_handler(void **state)
     assert_string_equal(resolve("atd-vz-data-events-crash_update_location_pr_845", NULL), "crash_update_location");
     assert_string_equal(resolve("atd-vz-data-events-crash_update_location_staging", NULL), "crash_update_location");
     assert_string_equal(resolve("atd-vz-data-events-crash_update_location_production", NULL), "crash_update_location");
-    assert_string_equal(resolve("atd-vz-data-events-crash_update_location_staging.fifo", NULL), "crash_update_location");
+    assert_string_equal(resolve("atd-vz-data-events-crash_update_location_staging.fifo", NULL),
+                        "crash_update_location");
     assert_string_equal(resolve("crash_update_location", NULL), "crash_update_location");
     assert_string_equal(resolve("crash_update_location.fifo", NULL), "crash_update_location");
-    assert_string_equal(resolve("atd-vz-data-events-crash_update_jurisdiction_pr_1", NULL), "crash_update_jurisdiction");
+    assert_string_equal(resolve("atd-vz-data-events-crash_update_jurisdiction_pr_1", NULL),
+                        "crash_update_jurisdiction");
 }
 
 static void longest_name_wins(void **state)
 {
     (void)state;
-    assert_string_equal(resolve("atd-vz-data-events-crash_update_location_v2_staging", NULL), "crash_update_location_v2");
+    assert_string_equal(resolve("atd-vz-data-events-crash_update_location_v2_staging", NULL),
+                        "crash_update_location_v2");
     assert_string_equal(resolve("crash_update_location_v2", NULL), "crash_update_location_v2");
     assert_string_equal(resolve("crash_update_location_v3", NULL), "crash_update_location");
 }

@@ -101,7 +101,8 @@ static void non_sqs_events_are_rejected(void **state)
 static void record_without_message_id_fails_the_invocation(void **state)
 {
     (void)state;
-    parse_fails("{\"Records\":[{\"messageId\":\"a\",\"body\":\"\"},{\"body\":\"x\"}]}", "record 1 has no usable messageId");
+    parse_fails("{\"Records\":[{\"messageId\":\"a\",\"body\":\"\"},{\"body\":\"x\"}]}",
+                "record 1 has no usable messageId");
     parse_fails("{\"Records\":[{\"messageId\":\"\",\"body\":\"\"}]}", "record 0");
     parse_fails("{\"Records\":[{\"messageId\":7,\"body\":\"\"}]}", "a number");
     parse_fails("{\"Records\":[\"text\"]}", "not an object");
@@ -110,7 +111,10 @@ static void record_without_message_id_fails_the_invocation(void **state)
 static void wrong_types_mark_only_that_record(void **state)
 {
     (void)state;
-    static const struct { const char *rec; const char *needle; } cases[] = {
+    static const struct {
+        const char *rec;
+        const char *needle;
+    } cases[] = {
         {"{\"messageId\":\"b\"}", "body is missing"},
         {"{\"messageId\":\"b\",\"body\":12}", "body is a number"},
         {"{\"messageId\":\"b\",\"body\":\"\",\"receiptHandle\":[]}", "receiptHandle is an array"},
@@ -122,7 +126,8 @@ static void wrong_types_mark_only_that_record(void **state)
         {"{\"messageId\":\"b\",\"body\":\"\",\"attributes\":{\"SentTimestamp\":\"-5\"}}", "\"-5\""},
         {"{\"messageId\":\"b\",\"body\":\"\",\"attributes\":{\"SentTimestamp\":\"99999999999999999999\"}}",
          "SentTimestamp"},
-        {"{\"messageId\":\"b\",\"body\":\"\",\"attributes\":{\"MessageGroupId\":false}}", "MessageGroupId is a boolean"},
+        {"{\"messageId\":\"b\",\"body\":\"\",\"attributes\":{\"MessageGroupId\":false}}",
+         "MessageGroupId is a boolean"},
         {"{\"messageId\":\"b\",\"body\":\"\",\"messageAttributes\":[1]}", "messageAttributes is an array"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -148,13 +153,53 @@ static void queue_name_is_last_arn_field(void **state)
     assert_int_equal(vz_sqs_queue_from_arn("a:", buf, sizeof buf), -1);
     assert_int_equal(vz_sqs_queue_from_arn(NULL, buf, sizeof buf), -1);
     assert_int_equal(vz_sqs_queue_from_arn("a:toolong", buf, 4), -1);
+    assert_int_equal(vz_sqs_queue_from_arn("arn:aws:sqs:r:1:q_pr-8.fifo", buf, sizeof buf), 0);
+    assert_string_equal(buf, "q_pr-8.fifo");
+}
+
+/* Names from outside reach dispatch and logs: CR/LF, path characters and over-long names are refused. */
+static void hostile_queue_names_are_rejected(void **state)
+{
+    (void)state;
+    static const char *bad[] = {
+        "q\r\nFAKE", "q\n",   "../../etc/passwd",  "a/b", "q.json", "q.fifo.fifo", ".fifo", "q name", "q\\x",
+        "q%s",       "q\x01", "\xc3\xa9t\xc3\xa9", ""};
+    char buf[96];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char arn[128];
+        snprintf(arn, sizeof arn, "arn:aws:sqs:us-east-1:1:%s", bad[i]);
+        if (vz_sqs_queue_from_arn(arn, buf, sizeof buf) != -1)
+            fail_msg("queue name %zu was accepted", i);
+        assert_false(vz_sqs_queue_name_valid(bad[i], strlen(bad[i])));
+    }
+    char longest[96];
+    memset(longest, 'q', 80);
+    longest[80] = '\0';
+    assert_true(vz_sqs_queue_name_valid(longest, 80));
+    assert_int_equal(vz_sqs_queue_from_arn(longest, buf, sizeof buf), 0);
+    memcpy(longest + 75, ".fifo", 6);
+    assert_int_equal(vz_sqs_queue_from_arn(longest, buf, sizeof buf), 0);
+    longest[80] = 'q';
+    longest[81] = '\0';
+    assert_int_equal(vz_sqs_queue_from_arn(longest, buf, sizeof buf), -1);
+
+    /* In an event: the record fails alone, its neighbour runs. */
+    vz_sqs_event ev = parse_ok("{\"Records\":[{\"messageId\":\"a\",\"body\":\"{}\",\"eventSourceARN\":"
+                               "\"arn:aws:sqs:r:1:atd-vz-data-events-example\\r\\nINFO forged\"},"
+                               "{\"messageId\":\"b\",\"body\":\"{}\",\"eventSourceARN\":\"arn:aws:sqs:r:1:q\"}]}");
+    assert_int_equal(ev.count, 2);
+    assert_non_null(strstr(ev.records[0].invalid, "names no queue"));
+    assert_string_equal(ev.records[0].queue_name, "");
+    assert_string_equal(ev.records[1].invalid, "");
+    assert_string_equal(ev.records[1].queue_name, "q");
+    vz_sqs_event_free(&ev);
 }
 
 static void fixtures_parse(void **state)
 {
     (void)state;
-    static const char *files[] = {"sqs-batch.json", "sqs-fifo.json", "sqs-empty.json", "sqs-wrong-types.json",
-                                  "sqs-non-ascii.json", "sqs-large-body.json"};
+    static const char *files[] = {"sqs-batch.json",       "sqs-fifo.json",      "sqs-empty.json",
+                                  "sqs-wrong-types.json", "sqs-non-ascii.json", "sqs-large-body.json"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", VZ_FIXTURES, files[i]);
@@ -182,6 +227,7 @@ int main(void)
         cmocka_unit_test(record_without_message_id_fails_the_invocation),
         cmocka_unit_test(wrong_types_mark_only_that_record),
         cmocka_unit_test(queue_name_is_last_arn_field),
+        cmocka_unit_test(hostile_queue_names_are_rejected),
         cmocka_unit_test(fixtures_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

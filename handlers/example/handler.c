@@ -7,12 +7,12 @@
 
 #include <inttypes.h>
 
-static vz_status example_handle(const vz_context *ctx, const vz_sqs_record *record, const cJSON *body,
-                                vz_error *err)
+extern const vz_handler vz_handler_example; /* defined at the end, used to log under its name */
+
+static vz_status example_handle(const vz_context *ctx, const vz_sqs_record *record, const cJSON *body, vz_error *err)
 {
     (void)ctx;
     (void)err;
-    extern const vz_handler vz_handler_example;
     cJSON *extra = cJSON_CreateObject();
     if (extra) {
         cJSON_AddStringToObject(extra, "queue", record->queue_name);

@@ -13,9 +13,9 @@
 typedef struct vz_arena_chunk vz_arena_chunk;
 
 typedef struct vz_arena {
-    vz_arena_chunk *head;  /* newest chunk first; the last one is kept on reset */
-    size_t chunk_size;     /* default size of a new chunk */
-    size_t allocated;      /* bytes handed out since the last reset */
+    vz_arena_chunk *head; /* newest chunk first; the last one is kept on reset */
+    size_t chunk_size;    /* default size of a new chunk */
+    size_t allocated;     /* bytes handed out since the last reset */
 } vz_arena;
 
 /* Prepare an empty arena whose chunks are `chunk_size` bytes (0 = 64 KiB). Allocates nothing. */

@@ -22,16 +22,16 @@
 #define VZ_DEFAULT_DEADLINE_MARGIN_MS 300
 
 typedef struct vz_batch_options {
-    const char *queue_prefix;     /* prefix dropped from queue names; NULL = default */
-    const vz_handler *fallback;   /* handler for queues that match none (_HANDLER), or NULL */
-    int64_t deadline_margin_ms;   /* stop starting records this close to the deadline */
+    const char *queue_prefix;   /* prefix dropped from queue names; NULL = default */
+    const vz_handler *fallback; /* handler for queues that match none (_HANDLER), or NULL */
+    int64_t deadline_margin_ms; /* stop starting records this close to the deadline */
 } vz_batch_options;
 
 typedef struct vz_batch_summary {
-    size_t total;      /* records in the batch */
-    size_t succeeded;  /* handled successfully */
-    size_t failed;     /* failed: invalid, unroutable, handler error */
-    size_t skipped;    /* not started: deadline or an earlier FIFO failure */
+    size_t total;     /* records in the batch */
+    size_t succeeded; /* handled successfully */
+    size_t failed;    /* failed: invalid, unroutable, handler error */
+    size_t skipped;   /* not started: deadline or an earlier FIFO failure */
 } vz_batch_summary;
 
 /* Options from the environment: VZ_QUEUE_PREFIX, _HANDLER, VZ_DEADLINE_MARGIN_MS.

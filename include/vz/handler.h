@@ -42,8 +42,8 @@ typedef struct vz_item {
 } vz_item;
 
 typedef struct vz_handler {
-    const char *name;  /* the folder name; also what queue names resolve to */
-    bool needs_json;   /* a body that is not JSON fails the record before the handler runs */
+    const char *name; /* the folder name; also what queue names resolve to */
+    bool needs_json;  /* a body that is not JSON fails the record before the handler runs */
     /* Called once before the first invocation; a failure is an init error. May be NULL. */
     vz_status (*init)(vz_error *err);
     /* Process one record; fill err and return non-zero to fail it. May be NULL if handle_batch is set. */
@@ -67,7 +67,7 @@ int64_t vz_now_ms(void);
 double vz_monotonic_ms(void);
 
 /* Log one line about a record: fields handler/messageId are filled from the arguments. */
-void vz_handler_log(const vz_handler *h, const vz_sqs_record *record, vz_log_level level,
-                    const cJSON *extra, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void vz_handler_log(const vz_handler *h, const vz_sqs_record *record, vz_log_level level, const cJSON *extra,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 #endif
