@@ -5,3 +5,6 @@ add_test(NAME package_self_contained
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/package_test.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}
                  ${CMAKE_CURRENT_SOURCE_DIR}/fixtures)
 set_tests_properties(package_self_contained PROPERTIES LABELS "package;nosan" TIMEOUT 300)
+
+add_test(NAME package_handler_deps COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/package_deps_test.sh ${CMAKE_SOURCE_DIR})
+set_tests_properties(package_handler_deps PROPERTIES LABELS "package;build" TIMEOUT 300)
