@@ -173,6 +173,7 @@ int emu_invoke(const emu_request *req, emu_result *out)
         random_hex(b, 16);
         snprintf(v->n.trace_id, sizeof v->n.trace_id, "Root=1-%08llx-%s;Parent=%s;Sampled=0",
                  (unsigned long long)(vz_now_ms() / 1000), a, b);
+        v->n.trace_generated = true;
     }
     v->n.client_context = dup_or_null(req->client_context);
     v->n.cognito_identity = dup_or_null(req->cognito_identity);

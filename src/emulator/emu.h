@@ -45,7 +45,8 @@ typedef enum emu_fault {
     EMU_FAULT_ERROR_400,      /* POST .../error answers 400 (the invocation fails with Emulator.TestFault) */
     EMU_FAULT_ERROR_403,      /* likewise 403 */
     EMU_FAULT_ERROR_500,      /* likewise 500 */
-    EMU_FAULT_NO_TRACE_ID,    /* /next sends no Lambda-Runtime-Trace-Id */
+    EMU_FAULT_NO_TRACE_ID,    /* invocations without X-Amzn-Trace-Id get no Lambda-Runtime-Trace-Id
+                                 (instead of a generated one) */
     EMU_FAULT_COUNT
 } emu_fault;
 
@@ -100,6 +101,7 @@ typedef struct emu_next {
     char request_id[40];
     char invocation_id[40];
     char trace_id[128];
+    bool trace_generated; /* trace_id was made up by the emulator, not given by the invoker */
     char *client_context, *cognito_identity, *tenant_id; /* malloc'd or NULL */
     int64_t deadline_ms;
     char *event; /* malloc'd copy of the payload */

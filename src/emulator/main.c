@@ -178,8 +178,8 @@ int main(int argc, char **argv)
     sigwait(&set, &sig);
     vz_log(VZ_LOG_INFO, NULL, "emulator: %s received; stopping the runtime and the servers",
            sig == SIGINT ? "SIGINT" : "SIGTERM");
+    emu_child_stop(3000); /* the runtime finishes what it runs, then gets SIGTERM */
     emu_core_stop();
-    emu_child_stop(3000);
     MHD_stop_daemon(front);
     MHD_stop_daemon(rapi);
     emu_core_free();

@@ -60,7 +60,7 @@ static enum MHD_Result next(struct MHD_Connection *c, emu_upload *u)
     add_header(r, "Lambda-Runtime-Aws-Request-Id", n.request_id);
     add_header(r, "Lambda-Runtime-Deadline-Ms", deadline);
     add_header(r, "Lambda-Runtime-Invoked-Function-Arn", arn);
-    if (!emu_core_fault(EMU_FAULT_NO_TRACE_ID))
+    if (!(n.trace_generated && emu_core_fault(EMU_FAULT_NO_TRACE_ID)))
         add_header(r, "Lambda-Runtime-Trace-Id", n.trace_id);
     add_header(r, "Lambda-Runtime-Client-Context", n.client_context);
     add_header(r, "Lambda-Runtime-Cognito-Identity", n.cognito_identity);
