@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # package_test.sh -- the Lambda zip is well formed and self-contained.
 #
-# usage: package_test.sh SOURCE_DIR BUILD_DIR FIXTURES_DIR
+# usage: package_test.sh SOURCE_DIR BUILD_DIR FIXTURES_DIR VZ_EMULATOR
 #
 # Runs scripts/package on the build, then checks the zip as Lambda gets it:
 #   - zip -T, only bootstrap + bin/vz-events + lib/ (+ certs/), run bits, soname symlinks kept;
@@ -12,11 +12,17 @@
 #   - run with `env -i` and Lambda's variables -- including Lambda's LD_LIBRARY_PATH,
 #     which puts the system folders before $LAMBDA_TASK_ROOT/lib -- under
 #     LD_DEBUG=libs: every object the loader initialises comes from the zip or is
-#     on the allow-list, and the bundled ones are really the ones used.
+#     on the allow-list, and the bundled ones are really the ones used;
+#   - the same unpacked bootstrap started by vz-emulator (the local stand-in for
+#     Lambda, same clean environment) answers a real invocation on the invoke
+#     endpoint, and while it waits for the next one its /proc/PID/maps and the
+#     loader's LD_DEBUG=libs log show nothing loaded from outside the zip but the
+#     allow-list.
 set -u
 src=$1
 build=$2
 fx=$3
+emulator=${4:?usage: package_test.sh SOURCE_DIR BUILD_DIR FIXTURES_DIR VZ_EMULATOR}
 tmp=$(mktemp -d)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 fails=0
@@ -122,6 +128,60 @@ caught() { ! loaded_outside "$@" 2>/dev/null; }
 check "a library missing from the zip is caught (negative control)" caught "$tmp/broken.log" "$tmp/broken"
 echo "objects initialised by the loader:"
 sed 's/^/  /' "$tmp/ld.log.loaded"
+
+# --- under vz-emulator: a real invocation of the unpacked bootstrap ------------------------
+check "vz-emulator is built" test -x "$emulator"
+emu_pid=
+stop_emulator() { [ -z "$emu_pid" ] || { kill -TERM "$emu_pid" 2>/dev/null; wait "$emu_pid" 2>/dev/null; emu_pid=; }; }
+trap 'stop_emulator; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+if [ -x "$emulator" ]; then
+    env -i "${lambda_env[@]}" "$emulator" --port 0 --port-file "$tmp/ports" --timeout 30 -- \
+        env LD_DEBUG=libs LD_DEBUG_OUTPUT="$tmp/emu-ld" "$task/bootstrap" >"$tmp/emu.log" 2>&1 &
+    emu_pid=$!
+    for _ in $(seq 200); do [ -s "$tmp/ports" ] && break; kill -0 "$emu_pid" 2>/dev/null || break; sleep 0.05; done
+    check "vz-emulator started the unpacked bootstrap" test -s "$tmp/ports"
+    if [ -s "$tmp/ports" ]; then
+        read -r port _ <"$tmp/ports"
+        code=$(curl -s --noproxy '*' --max-time 60 -o "$tmp/emu.out" -w '%{http_code}' \
+                   --data-binary @"$fx/sqs-batch.json" "http://127.0.0.1:$port/2015-03-31/functions/function/invocations")
+        check "invocation through the emulator: HTTP 200 (got $code)" test "$code" = 200
+        check "invocation through the emulator: the partial batch response" \
+            grep -qx '{"batchItemFailures":\[{"itemIdentifier":"00000003-0000-4000-8000-000000000003"}\]}' "$tmp/emu.out"
+        # The runtime now waits on /next: what does it have mapped?
+        rt=$(pgrep -P "$emu_pid" | head -1)
+        check "the runtime process is running" test -n "$rt"
+        if [ -n "$rt" ]; then
+            check "the runtime is the zip's binary" test "$(readlink "/proc/$rt/exe")" = "$task/bin/vz-events"
+            awk '$6 ~ /\.so/ { print $6 }' "/proc/$rt/maps" | sort -u >"$tmp/maps"
+            maps_clean() {
+                local p bad=0
+                while read -r p; do
+                    case "$p" in "$task"/*) continue ;; esac
+                    # maps name the real file (libkrb5.so.3.3); the allow-list names sonames
+                    so=$(readelf -d "$p" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+                    grep -qxF "${so:-$(basename "$p")}" <<<"$allowed" || { echo "  mapped from outside: $p" >&2; bad=1; }
+                done <"$tmp/maps"
+                return $bad
+            }
+            check "/proc/PID/maps: nothing from outside the zip but the allow-list" maps_clean
+            check "/proc/PID/maps: libcurl from the zip" grep -q "^$task/lib/libcurl.so" "$tmp/maps"
+            echo "mapped by the runtime under the emulator:"
+            sed 's/^/  /' "$tmp/maps"
+        fi
+    else
+        cat "$tmp/emu.log" >&2
+    fi
+    stop_emulator
+    ld_file=$(grep -l "initialize program: $task/bin/vz-events" "$tmp"/emu-ld.* 2>/dev/null | head -1)
+    check "LD_DEBUG log of the runtime under the emulator" test -n "$ld_file"
+    if [ -n "$ld_file" ]; then
+        # `env` runs first here, not /bin/sh: count from the bootstrap shell's exec on.
+        sed -n '/initialize program: .*sh$/,$p' "$ld_file" >"$tmp/emu-ld.log"
+        check "under the emulator: no library from outside the zip but the allow-list (LD_DEBUG=libs)" \
+            loaded_outside "$tmp/emu-ld.log"
+        check "under the emulator: libcurl initialised from the zip" grep -qxF "$task/lib/libcurl.so.4" "$tmp/emu-ld.log.loaded"
+    fi
+fi
 
 echo "package: $pass passed, $fails failed"
 [ "$fails" -eq 0 ]
