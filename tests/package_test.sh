@@ -67,6 +67,9 @@ mkdir "$task"
 (cd "$task" && unzip -q "$zip")
 check "symlinks survive unzip" test -L "$task/lib/libcjson.so.1"
 check "check-abi (readelf) on the unpacked zip" "$src/scripts/check-abi" "$task" "$allow"
+sed 's/GLIBC_2\.34$/GLIBC_2.33/' "$allow" >"$tmp/allow-2.33"
+check "check-abi fails against an image with glibc 2.33 (negative control)" \
+    bash -c '! "$1/scripts/check-abi" "$2" "$3" 2>/dev/null >&2' _ "$src" "$task" "$tmp/allow-2.33"
 # Independently of check-abi: objdump's undefined dynamic symbols, their versions.
 newest=$(for f in "$task/bin/vz-events" "$task"/lib/*; do
              [ -L "$f" ] || objdump -T "$f"
@@ -138,7 +141,7 @@ if [ -x "$emulator" ]; then
     env -i "${lambda_env[@]}" "$emulator" --port 0 --port-file "$tmp/ports" --timeout 30 -- \
         env LD_DEBUG=libs LD_DEBUG_OUTPUT="$tmp/emu-ld" "$task/bootstrap" >"$tmp/emu.log" 2>&1 &
     emu_pid=$!
-    for _ in $(seq 200); do [ -s "$tmp/ports" ] && break; kill -0 "$emu_pid" 2>/dev/null || break; sleep 0.05; done
+    for _ in $(seq 600); do [ -s "$tmp/ports" ] && break; kill -0 "$emu_pid" 2>/dev/null || break; sleep 0.05; done
     check "vz-emulator started the unpacked bootstrap" test -s "$tmp/ports"
     if [ -s "$tmp/ports" ]; then
         read -r port _ <"$tmp/ports"
