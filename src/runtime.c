@@ -485,6 +485,48 @@ static call_result next(rt *r)
     }
 }
 
+/* _X_AMZN_TRACE_ID lives in a buffer of ours handed to putenv(): glibc's setenv() keeps every value
+ * ever set for the life of the process, which would grow memory with each new trace id. */
+static struct {
+    char *buf;
+    size_t cap;
+} g_trace_env;
+
+static void trace_env_set(const char *value)
+{
+    static const char name[] = "_X_AMZN_TRACE_ID=";
+    if (!value) {
+        unsetenv("_X_AMZN_TRACE_ID");
+        return;
+    }
+    size_t need = sizeof name + strlen(value);
+    if (need > g_trace_env.cap) {
+        size_t cap = need < 256 ? 256 : need;
+        char *nb = malloc(cap);
+        if (!nb) {
+            unsetenv("_X_AMZN_TRACE_ID");
+            return;
+        }
+        snprintf(nb, cap, "%s%s", name, value);
+        putenv(nb); /* environ now points at nb; the old buffer is no longer referenced */
+        free(g_trace_env.buf);
+        g_trace_env.buf = nb;
+        g_trace_env.cap = cap;
+        return;
+    }
+    unsetenv("_X_AMZN_TRACE_ID"); /* edit the buffer while environ does not point at it */
+    snprintf(g_trace_env.buf, g_trace_env.cap, "%s%s", name, value);
+    putenv(g_trace_env.buf);
+}
+
+static void trace_env_free(void)
+{
+    unsetenv("_X_AMZN_TRACE_ID");
+    free(g_trace_env.buf);
+    g_trace_env.buf = NULL;
+    g_trace_env.cap = 0;
+}
+
 static void log_invocation(const rt *r)
 {
     if (!vz_log_enabled(VZ_LOG_DEBUG))
@@ -505,10 +547,7 @@ static bool invoke(rt *r, const vz_batch_options *opts)
 {
     const vz_runtime_invocation *v = &r->inv;
     vz_log_set_request_id(v->request_id);
-    if (v->trace_id)
-        setenv("_X_AMZN_TRACE_ID", v->trace_id, 1);
-    else
-        unsetenv("_X_AMZN_TRACE_ID");
+    trace_env_set(v->trace_id);
     if (!v->deadline_ms)
         vz_log(VZ_LOG_WARN, NULL, "no usable Lambda-Runtime-Deadline-Ms header: running without a deadline");
     log_invocation(r);
@@ -533,7 +572,7 @@ static bool invoke(rt *r, const vz_batch_options *opts)
         if (pr == POST_ACCEPTED && r->stats)
             r->stats->errors++;
     }
-    unsetenv("_X_AMZN_TRACE_ID");
+    trace_env_set(NULL);
     vz_log_set_request_id(NULL);
     vz_arena_reset(&r->arena);
     return pr != POST_FATAL;
@@ -584,6 +623,7 @@ static int run(const vz_runtime_config *cfg, const vz_error *config_err, vz_runt
                    stats ? stats->invocations : 0);
     }
     vz_handlers_shutdown();
+    trace_env_free();
     rt_close(&r);
     vz_log_flush();
     return rc;

@@ -122,8 +122,8 @@ struct MHD_Daemon *emu_http_start(const char *bind, unsigned port, MHD_AccessHan
     }
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL,
-        NULL, handler, cls, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
-        emu_http_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        NULL, handler, cls, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_NOTIFY_COMPLETED, emu_http_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0,
         MHD_OPTION_END);
     if (!d)
         return NULL;

@@ -28,8 +28,12 @@ scenario_batch() {
     check "invalid event: Lambda's error document" jq_true e1 '.errorType == "Function.InvalidEvent" and (.errorMessage | test("not an SQS batch|neither an SQS batch")) and .stackTrace == []'
     check "emulator saw the error type header" log_has 'error with Lambda-Runtime-Function-Error-Type: Function.InvalidEvent'
 
-    for i in 1 2 3 4 5 6; do invoke "c$i" -d @"$FX/sqs-batch.json" & done
-    wait
+    local pids=()
+    for i in 1 2 3 4 5 6; do
+        invoke "c$i" -d @"$FX/sqs-batch.json" &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
     local ok=0
     for i in 1 2 3 4 5 6; do body_is "c$i" "$BATCH_ANSWER" && ok=$((ok + 1)); done
     check "6 concurrent invocations, queued, all answered" test "$ok" -eq 6
@@ -118,12 +122,15 @@ scenario_status_policy() {
 
 # Transport errors: retried with backoff; when they persist, exit 1 with what failed and where.
 scenario_transport() {
-    start_emu --test-fault next-drop:2 --test-fault response-drop:1 -- env VZ_RUNTIME_BACKOFF_MS=20 "$VZ"
+    export AWS_LAMBDA_LOG_LEVEL=DEBUG
+    # libcurl itself resends once a request whose reused connection died; the second drop is ours to retry.
+    start_emu --test-fault next-drop:2 --test-fault response-drop:2 -- env VZ_RUNTIME_BACKOFF_MS=20 "$VZ"
     invoke a -d @"$FX/sqs-batch.json"
     check "dropped /next and /response: invocation still answered" body_is a "$BATCH_ANSWER"
     check "dropped /next retried with backoff" log_has 'GET /2018-06-01/runtime/invocation/next to the Runtime API at 127.0.0.1:[0-9]+ failed \(.*\); attempt 2 of 6 in 20 ms'
     check "second retry waits twice as long" log_has 'invocation/next to the Runtime API .* attempt 3 of 6 in 40 ms'
     check "dropped /response retried" log_has 'POST /2018-06-01/runtime/invocation/[^ ]*/response to the Runtime API .* attempt 2 of 6'
+    check "dropped /response: posted until accepted" log_count_is 'runtime API POST /2018-06-01/runtime/invocation/[^ ]*/response' 3
     check "one runtime, no exit" starts_are 1
     stop_emu
 
