@@ -25,8 +25,10 @@ static void headers_of_next_are_parsed_case_insensitively(void **state)
     memset(&inv, 0, sizeof inv);
     assert_true(parse(&inv, &a, "Lambda-Runtime-Aws-Request-Id: 8476a536-e9f4-11e8-9739-2dfe598c3fcd\r\n"));
     assert_true(parse(&inv, &a, "lambda-runtime-deadline-ms:1542409706888\r\n"));
-    assert_true(parse(&inv, &a, "LAMBDA-RUNTIME-INVOKED-FUNCTION-ARN: arn:aws:lambda:us-east-2:123456789012:function:f \r\n"));
-    assert_true(parse(&inv, &a, "Lambda-Runtime-Trace-Id: Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419\r\n"));
+    assert_true(
+        parse(&inv, &a, "LAMBDA-RUNTIME-INVOKED-FUNCTION-ARN: arn:aws:lambda:us-east-2:123456789012:function:f \r\n"));
+    assert_true(parse(&inv, &a,
+                      "Lambda-Runtime-Trace-Id: Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419\r\n"));
     assert_true(parse(&inv, &a, "Lambda-Runtime-Client-Context: {\"client\":{}}\r\n"));
     assert_true(parse(&inv, &a, "Lambda-Runtime-Cognito-Identity: {\"id\":\"x\"}\r\n"));
     assert_true(parse(&inv, &a, "Lambda-Runtime-Aws-Tenant-Id: tenant-1\r\n"));
