@@ -308,11 +308,11 @@ scenario_sigterm() {
     check "idle: says why" log_has 'stop signal received: shutting down after 1 invocations'
     stop_emu
 
-    event s slow_test '{"sleep_ms":1500}'
+    event s slow_test '{"sleep_ms":3000}'
     start_emu -- "$VZT"
     invoke s -d @"$tmp/s.json" &
     local cpid=$!
-    check "busy: handler running" wait_log 'slow: sleeping 1500'
+    check "busy: handler running" wait_log 'slow: sleeping 3000'
     pid=$(runtime_pid)
     kill -TERM "$pid"
     wait "$cpid"
