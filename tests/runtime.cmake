@@ -7,7 +7,7 @@ target_link_libraries(vz-events-test PRIVATE vzcore)
 
 set(VZ_RUNTIME_TEST_ARGS $<TARGET_FILE:vz-emulator> $<TARGET_FILE:vz-events> $<TARGET_FILE:vz-events-test>
     ${CMAKE_CURRENT_SOURCE_DIR}/fixtures)
-foreach(scenario batch status_policy transport deadline killed too_large init_error non_ascii sigterm context)
+foreach(scenario batch status_policy transport deadline killed queue_order too_large init_error non_ascii sigterm context)
   add_test(NAME runtime_${scenario}
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/runtime/scenarios.sh ${scenario} ${VZ_RUNTIME_TEST_ARGS})
   set_tests_properties(runtime_${scenario} PROPERTIES LABELS "runtime;integration" TIMEOUT 180)

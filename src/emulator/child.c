@@ -91,8 +91,7 @@ static void start_runtime(void)
     emu_core_runtime_started((int)pid); /* before the reaper can see it exit */
     pthread_cond_broadcast(&c.cv);
     pthread_mutex_unlock(&c.mu);
-    vz_log(VZ_LOG_INFO, NULL, "emulator: started runtime pid %d (start %u): %s", (int)pid, c.starts,
-           c.cfg->command[0]);
+    vz_log(VZ_LOG_INFO, NULL, "emulator: started runtime pid %d (start %u): %s", (int)pid, c.starts, c.cfg->command[0]);
 }
 
 /* SIGTERM the runtime, SIGKILL it after grace_ms, and wait for the reaper to see it gone. */

@@ -15,20 +15,19 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: vz-emulator [--port N] [--timeout SECONDS] [--max-event-bytes N] [--port-file PATH]\n"
-            "                   [--test-fault NAME[:COUNT]]... -- COMMAND [ARGS...]\n"
-            "\n"
-            "A local stand-in for AWS Lambda, compatible with the Runtime Interface Emulator: runs COMMAND\n"
-            "with AWS_LAMBDA_RUNTIME_API pointing at its own Runtime API, and takes invocations on\n"
-            "  POST http://127.0.0.1:PORT/2015-03-31/functions/function/invocations   (PORT default 8080)\n"
-            "\n"
-            "  --port N             invoke port; 0 picks a free one (see --port-file)\n"
-            "  --timeout SECONDS    function timeout (default AWS_LAMBDA_FUNCTION_TIMEOUT, else 300)\n"
-            "  --max-event-bytes N  largest event accepted (default 6291556, Lambda's limit)\n"
-            "  --port-file PATH     write \"INVOKE_PORT RUNTIME_API_PORT\" there once listening\n"
-            "  --test-fault F[:N]   FOR TESTS ONLY: inject failure F (N times, default always):\n"
-            "                       ");
+    fprintf(out, "usage: vz-emulator [--port N] [--timeout SECONDS] [--max-event-bytes N] [--port-file PATH]\n"
+                 "                   [--test-fault NAME[:COUNT]]... -- COMMAND [ARGS...]\n"
+                 "\n"
+                 "A local stand-in for AWS Lambda, compatible with the Runtime Interface Emulator: runs COMMAND\n"
+                 "with AWS_LAMBDA_RUNTIME_API pointing at its own Runtime API, and takes invocations on\n"
+                 "  POST http://127.0.0.1:PORT/2015-03-31/functions/function/invocations   (PORT default 8080)\n"
+                 "\n"
+                 "  --port N             invoke port; 0 picks a free one (see --port-file)\n"
+                 "  --timeout SECONDS    function timeout (default AWS_LAMBDA_FUNCTION_TIMEOUT, else 300)\n"
+                 "  --max-event-bytes N  largest event accepted (default 6291556, Lambda's limit)\n"
+                 "  --port-file PATH     write \"INVOKE_PORT RUNTIME_API_PORT\" there once listening\n"
+                 "  --test-fault F[:N]   FOR TESTS ONLY: inject failure F (N times, default always):\n"
+                 "                       ");
     for (int f = 0; f < EMU_FAULT_COUNT; f++)
         fprintf(out, "%s%s", emu_fault_name((emu_fault)f), f + 1 < EMU_FAULT_COUNT ? ", " : "\n");
     fprintf(out, "\nexample:\n  vz-emulator -- build/vz-events\n"

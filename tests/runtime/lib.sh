@@ -34,7 +34,7 @@ check() { # check NAME COMMAND...
 }
 
 finish() {
-    if [ "$fails" -ne 0 ]; then
+    if [ "$fails" -ne 0 ] && [ -s "$tmp/emu.log" ]; then
         echo "--- last lines of the emulator and runtime log:" >&2
         tail -n 80 "$tmp/emu.log" | cut -c1-400 >&2
     fi

@@ -28,8 +28,12 @@ scenario_batch() {
     check "invalid event: Lambda's error document" jq_true e1 '.errorType == "Function.InvalidEvent" and (.errorMessage | test("not an SQS batch|neither an SQS batch")) and .stackTrace == []'
     check "emulator saw the error type header" log_has 'error with Lambda-Runtime-Function-Error-Type: Function.InvalidEvent'
 
-    for i in 1 2 3 4 5 6; do invoke "c$i" -d @"$FX/sqs-batch.json" & done
-    wait
+    local pids=()
+    for i in 1 2 3 4 5 6; do
+        invoke "c$i" -d @"$FX/sqs-batch.json" &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
     local ok=0
     for i in 1 2 3 4 5 6; do body_is "c$i" "$BATCH_ANSWER" && ok=$((ok + 1)); done
     check "6 concurrent invocations, queued, all answered" test "$ok" -eq 6
@@ -118,12 +122,15 @@ scenario_status_policy() {
 
 # Transport errors: retried with backoff; when they persist, exit 1 with what failed and where.
 scenario_transport() {
-    start_emu --test-fault next-drop:2 --test-fault response-drop:1 -- env VZ_RUNTIME_BACKOFF_MS=20 "$VZ"
+    export AWS_LAMBDA_LOG_LEVEL=DEBUG
+    # libcurl itself resends once a request whose reused connection died; the second drop is ours to retry.
+    start_emu --test-fault next-drop:2 --test-fault response-drop:2 -- env VZ_RUNTIME_BACKOFF_MS=20 "$VZ"
     invoke a -d @"$FX/sqs-batch.json"
     check "dropped /next and /response: invocation still answered" body_is a "$BATCH_ANSWER"
     check "dropped /next retried with backoff" log_has 'GET /2018-06-01/runtime/invocation/next to the Runtime API at 127.0.0.1:[0-9]+ failed \(.*\); attempt 2 of 6 in 20 ms'
     check "second retry waits twice as long" log_has 'invocation/next to the Runtime API .* attempt 3 of 6 in 40 ms'
     check "dropped /response retried" log_has 'POST /2018-06-01/runtime/invocation/[^ ]*/response to the Runtime API .* attempt 2 of 6'
+    check "dropped /response: posted until accepted" log_count_is 'runtime API POST /2018-06-01/runtime/invocation/[^ ]*/response' 3
     check "one runtime, no exit" starts_are 1
     stop_emu
 
@@ -186,6 +193,29 @@ scenario_killed() {
     invoke b -d @"$FX/sqs-batch.json"
     check "killed: restarted runtime answers" body_is b "$BATCH_ANSWER"
     check "killed: restarted once" starts_are 2
+}
+
+# Invocations that arrive while one runs wait in a queue and are served in arrival order.
+scenario_queue_order() {
+    export AWS_LAMBDA_LOG_LEVEL=DEBUG
+    local pids=() i
+    event first slow_test '{"sleep_ms":3000}'
+    for i in 1 2 3; do event "q$i" slow_test "{\"sleep_ms\":$i}"; done
+    start_emu -- "$VZT"
+    invoke first -d @"$tmp/first.json" &
+    pids+=($!)
+    check "first invocation running" wait_log 'slow: sleeping 3000 ms'
+    for i in 1 2 3; do
+        invoke "q$i" -d @"$tmp/q$i.json" &
+        pids+=($!)
+        check "invocation $i queued behind the running one" wait_log "invocation [0-9a-f-]+ queued \($i waiting\)"
+    done
+    wait "${pids[@]}"
+    check "served in arrival order" test "$(grep -oE 'slow: sleeping [0-9]+ ms' "$tmp/emu.log" | grep -oE '[0-9]+' | tr '\n' ' ')" = "3000 1 2 3 "
+    local ok=0
+    for i in first q1 q2 q3; do body_is "$i" '{"batchItemFailures":[]}' && ok=$((ok + 1)); done
+    check "all four answered" test "$ok" -eq 4
+    check "one runtime" starts_are 1
 }
 
 # A response over 6 MB: the Runtime API answers 413; the runtime logs it, posts no /error, goes on.
@@ -278,11 +308,11 @@ scenario_sigterm() {
     check "idle: says why" log_has 'stop signal received: shutting down after 1 invocations'
     stop_emu
 
-    event s slow_test '{"sleep_ms":1500}'
+    event s slow_test '{"sleep_ms":3000}'
     start_emu -- "$VZT"
     invoke s -d @"$tmp/s.json" &
     local cpid=$!
-    check "busy: handler running" wait_log 'slow: sleeping 1500'
+    check "busy: handler running" wait_log 'slow: sleeping 3000'
     pid=$(runtime_pid)
     kill -TERM "$pid"
     wait "$cpid"
@@ -322,7 +352,7 @@ scenario_context() {
 }
 
 case "$SCENARIO" in
-batch | status_policy | transport | deadline | killed | too_large | init_error | non_ascii | sigterm | context)
+batch | status_policy | transport | deadline | killed | queue_order | too_large | init_error | non_ascii | sigterm | context)
     "scenario_$SCENARIO"
     ;;
 *)

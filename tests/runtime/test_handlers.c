@@ -17,8 +17,7 @@ static vz_status slow_handle(const vz_context *ctx, const vz_sqs_record *record,
     (void)ctx;
     const cJSON *ms = cJSON_GetObjectItemCaseSensitive(body, "sleep_ms");
     if (!cJSON_IsNumber(ms) || ms->valuedouble < 0) {
-        vz_error_set(err, "Function.InvalidBody", "record %s: the body has no \"sleep_ms\" number",
-                     record->message_id);
+        vz_error_set(err, "Function.InvalidBody", "record %s: the body has no \"sleep_ms\" number", record->message_id);
         return VZ_EINVAL;
     }
     vz_log(VZ_LOG_INFO, NULL, "slow: sleeping %.0f ms for %s", ms->valuedouble, record->message_id);
@@ -35,10 +34,9 @@ static vz_status trace_handle(const vz_context *ctx, const vz_sqs_record *record
 {
     (void)record, (void)body, (void)err;
     const char *env = getenv("_X_AMZN_TRACE_ID");
-    vz_log(VZ_LOG_INFO, NULL, "trace: env=%s ctx=%s arn=%s deadline_ms=%lld remaining_ms=%lld",
-           env ? env : "(unset)", ctx->trace_id ? ctx->trace_id : "(none)",
-           ctx->function_arn ? ctx->function_arn : "(none)", (long long)ctx->deadline_ms,
-           (long long)vz_context_remaining_ms(ctx));
+    vz_log(VZ_LOG_INFO, NULL, "trace: env=%s ctx=%s arn=%s deadline_ms=%lld remaining_ms=%lld", env ? env : "(unset)",
+           ctx->trace_id ? ctx->trace_id : "(none)", ctx->function_arn ? ctx->function_arn : "(none)",
+           (long long)ctx->deadline_ms, (long long)vz_context_remaining_ms(ctx));
     return VZ_OK;
 }
 
