@@ -1,0 +1,13 @@
+# Each handler folder's own test: handlers/<name>/test.sh, given the built binary
+# (scripts/new-handler writes one for every new handler).
+file(GLOB VZ_HANDLER_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/handlers/*/test.sh)
+foreach(t ${VZ_HANDLER_TESTS})
+  get_filename_component(dir ${t} DIRECTORY)
+  get_filename_component(name ${dir} NAME)
+  add_test(NAME handler_${name} COMMAND bash ${t} $<TARGET_FILE:vz-events>)
+  set_tests_properties(handler_${name} PROPERTIES LABELS "handler;memcheck")
+endforeach()
+
+# scripts/new-handler: one command gives a handler that builds, is tested and is deployed.
+add_test(NAME new_handler_script COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/new_handler_script_test.sh ${CMAKE_SOURCE_DIR})
+set_tests_properties(new_handler_script PROPERTIES LABELS "build;handler" TIMEOUT 300)

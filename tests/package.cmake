@@ -1,0 +1,10 @@
+# Packaging: scripts/package's zip is well formed and self-contained (tests/package_test.sh),
+# and a library a handler declares in handler.deps lands in it (tests/package_deps_test.sh).
+# Not in the sanitizer pass: a sanitizer build is not what Lambda runs.
+add_test(NAME package_self_contained
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/package_test.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}
+                 ${CMAKE_CURRENT_SOURCE_DIR}/fixtures $<TARGET_FILE:vz-emulator>)
+set_tests_properties(package_self_contained PROPERTIES LABELS "package;nosan" TIMEOUT 300)
+
+add_test(NAME package_handler_deps COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/package_deps_test.sh ${CMAKE_SOURCE_DIR})
+set_tests_properties(package_handler_deps PROPERTIES LABELS "package;build" TIMEOUT 300)

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# package_test.sh -- the Lambda zip is well formed and self-contained.
+#
+# usage: package_test.sh SOURCE_DIR BUILD_DIR FIXTURES_DIR VZ_EMULATOR
+#
+# Runs scripts/package on the build, then checks the zip as Lambda gets it:
+#   - zip -T, only bootstrap + bin/vz-events + lib/ (+ certs/), run bits, soname symlinks kept;
+#   - size under the 5.8 MB of aws-lambda-cpp's hello-world zip;
+#   - unpacked into an empty folder, scripts/check-abi (readelf) and, independently,
+#     objdump: nothing asks glibc for a version newer than 2.34 (the image's), and
+#     every library is either in the zip or on deploy/al2023-provided.txt;
+#   - run with `env -i` and Lambda's variables -- including Lambda's LD_LIBRARY_PATH,
+#     which puts the system folders before $LAMBDA_TASK_ROOT/lib -- under
+#     LD_DEBUG=libs: every object the loader initialises comes from the zip or is
+#     on the allow-list, and the bundled ones are really the ones used;
+#   - the same unpacked bootstrap started by vz-emulator (the local stand-in for
+#     Lambda, same clean environment) answers a real invocation on the invoke
+#     endpoint, and while it waits for the next one its /proc/PID/maps and the
+#     loader's LD_DEBUG=libs log show nothing loaded from outside the zip but the
+#     allow-list.
+set -u
+src=$1
+build=$2
+fx=$3
+emulator=${4:?usage: package_test.sh SOURCE_DIR BUILD_DIR FIXTURES_DIR VZ_EMULATOR}
+tmp=$(mktemp -d)
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+fails=0
+pass=0
+check() { # check NAME CONDITION...
+    local name=$1
+    shift
+    if "$@"; then pass=$((pass + 1)); else echo "FAIL: $name" >&2; fails=$((fails + 1)); fi
+}
+allow="$src/deploy/al2023-provided.txt"
+allowed=$(grep -v '^[[:space:]]*\(#\|$\)' "$allow" | awk '{ print $1 }')
+
+# --- the package ---------------------------------------------------------------
+zip="$tmp/dist/vz-events.zip"
+if ! "$src/scripts/package" --build-dir "$build" --no-build --out "$zip" >"$tmp/package.out" 2>&1; then
+    cat "$tmp/package.out" >&2
+    echo "FAIL: scripts/package" >&2
+    exit 1
+fi
+cat "$tmp/package.out"
+check "package prints the size" grep -qE "^package: .*vz-events.zip +[0-9]+ bytes" "$tmp/package.out"
+size=$(stat -c %s "$zip")
+check "zip under 5.8 MB ($size bytes)" test "$size" -lt 5800000
+check "zip -T" zip -T "$zip"
+unzip -Z "$zip" >"$tmp/listing"
+names=$(unzip -Z1 "$zip")
+check "bootstrap at the root" grep -qx bootstrap <<<"$names"
+check "the binary" grep -qx bin/vz-events <<<"$names"
+check "nothing but bootstrap, bin/vz-events, lib/, certs/*.pem" \
+    bash -c '! grep -vE "^(bootstrap|bin/vz-events|lib/[^/]+\.so[.0-9]*|lib/[^/]+-[0-9.]+\.so[.0-9]*|certs/[^/]+\.pem)$" <<<"$1"' _ "$names"
+check "no iconv modules, docs or archives" bash -c '! grep -qiE "gconv|/share/|/doc|\.a$|\.h$" <<<"$1"' _ "$names"
+check "bootstrap is executable" grep -qE '^-rwxr-xr-x .* bootstrap$' "$tmp/listing"
+check "vz-events is executable" grep -qE '^-rwxr-xr-x .* bin/vz-events$' "$tmp/listing"
+check "libcjson bundled" grep -q '^lib/libcjson\.so\.1$' <<<"$names"
+check "soname links stored as symlinks" grep -qE '^l.* lib/libcjson\.so\.1$' "$tmp/listing"
+check "no glibc in the zip (the image's glibc is used)" bash -c '! grep -qE "^lib/(libc\.so|libm\.so|ld-linux)" <<<"$1"' _ "$names"
+check "same inputs, same bytes" bash -c '"$1/scripts/package" --build-dir "$2" --no-build --out "$3/again.zip" >/dev/null 2>&1 && cmp -s "$3/again.zip" "$4"' _ "$src" "$build" "$tmp" "$zip"
+
+# --- unpacked, static checks ---------------------------------------------------------
+task="$tmp/task"
+mkdir "$task"
+(cd "$task" && unzip -q "$zip")
+check "symlinks survive unzip" test -L "$task/lib/libcjson.so.1"
+check "check-abi (readelf) on the unpacked zip" "$src/scripts/check-abi" "$task" "$allow"
+sed 's/GLIBC_2\.34$/GLIBC_2.33/' "$allow" >"$tmp/allow-2.33"
+check "check-abi fails against an image with glibc 2.33 (negative control)" \
+    bash -c '! "$1/scripts/check-abi" "$2" "$3" 2>/dev/null >&2' _ "$src" "$task" "$tmp/allow-2.33"
+# Independently of check-abi: objdump's undefined dynamic symbols, their versions.
+newest=$(for f in "$task/bin/vz-events" "$task"/lib/*; do
+             [ -L "$f" ] || objdump -T "$f"
+         done | awk '/\*UND\*/' | grep -oE 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -1)
+echo "newest GLIBC_ version asked for by anything in the zip (objdump): $newest"
+check "nothing needs glibc newer than 2.34 (objdump says $newest)" \
+    test "$(printf '%s\n2.34\n' "$newest" | sort -V | tail -1)" = "2.34"
+check "nothing asks for GLIBC_PRIVATE" bash -c '! for f in "$1"/bin/vz-events "$1"/lib/*; do objdump -T "$f"; done 2>/dev/null | grep -q GLIBC_PRIVATE' _ "$task"
+
+# --- unpacked, run with a clean environment -----------------------------------------
+# Lambda's LD_LIBRARY_PATH with this machine's system folders standing in for
+# /lib64 and /usr/lib64 first, as on Lambda: the launcher must still win.
+lambda_env=(
+    LAMBDA_TASK_ROOT="$task" LAMBDA_RUNTIME_DIR=/var/runtime
+    AWS_LAMBDA_FUNCTION_NAME=atd-vz-data-events-example_pr_1 AWS_LAMBDA_FUNCTION_VERSION='$LATEST'
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256 AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+    AWS_LAMBDA_LOG_FORMAT=JSON AWS_LAMBDA_LOG_LEVEL=INFO _HANDLER=example TZ=:UTC LANG=en_US.UTF-8
+    PATH=/usr/local/bin:/usr/bin/:/bin:/opt/bin
+    LD_LIBRARY_PATH="/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:$task:$task/lib:/opt/lib"
+)
+loaded_outside() { # loaded_outside LD_DEBUG_LOG [TASK]: objects initialised after the shell exec'd the binary, not from TASK nor allowed
+    local task=${2:-$task}
+    awk '/transferring control: \/bin\/sh/ { go = 1; next } go && /calling init:/ { print $NF }' "$1" | sort -u >"$1.loaded"
+    local bad=0 p
+    while read -r p; do
+        case "$p" in "$task"/*) continue ;; esac
+        if ! grep -qxF "$(basename "$p")" <<<"$allowed"; then
+            echo "  loaded from outside the zip and not on the allow-list: $p" >&2
+            bad=1
+        fi
+    done <"$1.loaded"
+    return $bad
+}
+env -i "${lambda_env[@]}" LD_DEBUG=libs "$task/bootstrap" invoke "$fx/sqs-batch.json" >"$tmp/invoke.out" 2>"$tmp/invoke.err"
+rc=$?
+grep -E '^ +[0-9]+:' "$tmp/invoke.err" >"$tmp/ld.log"
+check "bootstrap invoke exits 0 (rc $rc)" test $rc -eq 0
+# _HANDLER=example routes record 7 (a queue no handler matches) to example: only 3 fails.
+check "bootstrap invoke answers the partial batch response" grep -qx '{"batchItemFailures":\[{"itemIdentifier":"00000003-0000-4000-8000-000000000003"}\]}' "$tmp/invoke.out"
+check "the loader saw the exec of the binary" grep -q "initialize program: $task/bin/vz-events" "$tmp/ld.log"
+check "no library from outside the zip but the allow-list (LD_DEBUG=libs)" loaded_outside "$tmp/ld.log"
+check "libcjson comes from the zip" grep -qxF "$task/lib/libcjson.so.1" "$tmp/ld.log.loaded"
+from_zip_when_bundled() { # a library the zip has must never be loaded from elsewhere
+    local p bad=0
+    while read -r p; do
+        if [ -e "$task/lib/$(basename "$p")" ] && [ "${p#"$task"/}" = "$p" ]; then
+            echo "  $(basename "$p") is in the zip but was loaded from $p" >&2
+            bad=1
+        fi
+    done <"$tmp/ld.log.loaded"
+    return $bad
+}
+check "bundled libraries shadow the system's" from_zip_when_bundled
+# The same check must catch a library taken from the system: remove libcjson from a copy.
+cp -a "$task" "$tmp/broken"
+rm "$tmp/broken"/lib/libcjson.so*
+env -i "${lambda_env[@]//$task/$tmp/broken}" LD_DEBUG=libs "$tmp/broken/bootstrap" handlers >/dev/null 2>"$tmp/broken.log"
+caught() { ! loaded_outside "$@" 2>/dev/null; }
+check "a library missing from the zip is caught (negative control)" caught "$tmp/broken.log" "$tmp/broken"
+echo "objects initialised by the loader:"
+sed 's/^/  /' "$tmp/ld.log.loaded"
+
+# --- under vz-emulator: a real invocation of the unpacked bootstrap ------------------------
+check "vz-emulator is built" test -x "$emulator"
+emu_pid=
+stop_emulator() { [ -z "$emu_pid" ] || { kill -TERM "$emu_pid" 2>/dev/null; wait "$emu_pid" 2>/dev/null; emu_pid=; }; }
+trap 'stop_emulator; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+if [ -x "$emulator" ]; then
+    env -i "${lambda_env[@]}" "$emulator" --port 0 --port-file "$tmp/ports" --timeout 30 -- \
+        env LD_DEBUG=libs LD_DEBUG_OUTPUT="$tmp/emu-ld" "$task/bootstrap" >"$tmp/emu.log" 2>&1 &
+    emu_pid=$!
+    for _ in $(seq 600); do [ -s "$tmp/ports" ] && break; kill -0 "$emu_pid" 2>/dev/null || break; sleep 0.05; done
+    check "vz-emulator started the unpacked bootstrap" test -s "$tmp/ports"
+    if [ -s "$tmp/ports" ]; then
+        read -r port _ <"$tmp/ports"
+        code=$(curl -s --noproxy '*' --max-time 60 -o "$tmp/emu.out" -w '%{http_code}' \
+                   --data-binary @"$fx/sqs-batch.json" "http://127.0.0.1:$port/2015-03-31/functions/function/invocations")
+        check "invocation through the emulator: HTTP 200 (got $code)" test "$code" = 200
+        check "invocation through the emulator: the partial batch response" \
+            grep -qx '{"batchItemFailures":\[{"itemIdentifier":"00000003-0000-4000-8000-000000000003"}\]}' "$tmp/emu.out"
+        # The runtime now waits on /next: what does it have mapped?
+        rt=$(pgrep -P "$emu_pid" | head -1)
+        check "the runtime process is running" test -n "$rt"
+        if [ -n "$rt" ]; then
+            check "the runtime is the zip's binary" test "$(readlink "/proc/$rt/exe")" = "$task/bin/vz-events"
+            awk '$6 ~ /\.so/ { print $6 }' "/proc/$rt/maps" | sort -u >"$tmp/maps"
+            maps_clean() {
+                local p bad=0
+                while read -r p; do
+                    case "$p" in "$task"/*) continue ;; esac
+                    # maps name the real file (libkrb5.so.3.3); the allow-list names sonames
+                    so=$(readelf -d "$p" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+                    grep -qxF "${so:-$(basename "$p")}" <<<"$allowed" || { echo "  mapped from outside: $p" >&2; bad=1; }
+                done <"$tmp/maps"
+                return $bad
+            }
+            check "/proc/PID/maps: nothing from outside the zip but the allow-list" maps_clean
+            check "/proc/PID/maps: libcurl from the zip" grep -q "^$task/lib/libcurl.so" "$tmp/maps"
+            echo "mapped by the runtime under the emulator:"
+            sed 's/^/  /' "$tmp/maps"
+        fi
+    else
+        cat "$tmp/emu.log" >&2
+    fi
+    stop_emulator
+    ld_file=$(grep -l "initialize program: $task/bin/vz-events" "$tmp"/emu-ld.* 2>/dev/null | head -1)
+    check "LD_DEBUG log of the runtime under the emulator" test -n "$ld_file"
+    if [ -n "$ld_file" ]; then
+        # `env` runs first here, not /bin/sh: count from the bootstrap shell's exec on.
+        sed -n '/initialize program: .*sh$/,$p' "$ld_file" >"$tmp/emu-ld.log"
+        check "under the emulator: no library from outside the zip but the allow-list (LD_DEBUG=libs)" \
+            loaded_outside "$tmp/emu-ld.log"
+        check "under the emulator: libcurl initialised from the zip" grep -qxF "$task/lib/libcurl.so.4" "$tmp/emu-ld.log.loaded"
+    fi
+fi
+
+echo "package: $pass passed, $fails failed"
+[ "$fails" -eq 0 ]
