@@ -83,7 +83,9 @@ vz_status vz_sqs_client_delete_batch(vz_sqs_client *c, const char *url, const ch
 /* GetQueueAttributes All on the queue at `url`; *attributes is the "Attributes" object, caller owns it. */
 vz_status vz_sqs_client_attributes(vz_sqs_client *c, const char *url, cJSON **attributes, vz_error *err);
 
-/* Messages in the queue at `url` in every state: visible + in flight + delayed. -1 on error (err set). */
+/* Messages in the queue at `url` in every state: the sum of ApproximateNumberOfMessages, ...NotVisible and
+ * ...Delayed. -1 on error (err set). Zero means empty on both SQS and local-aws-sqs (which, unlike SQS,
+ * also counts in-flight messages in ApproximateNumberOfMessages, so there one in flight counts twice). */
 long vz_sqs_client_count(vz_sqs_client *c, const char *url, vz_error *err);
 
 #endif
