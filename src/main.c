@@ -5,6 +5,7 @@
 
 #include "vz/commands.h"
 #include "vz/log.h"
+#include "vz/runtime.h"
 #include "vz/version.h"
 
 static void usage(FILE *out)
@@ -23,7 +24,10 @@ static void usage(FILE *out)
             "\n"
             "Run locally:\n"
             "  vz-events event --queue atd-vz-data-events-example_staging body.json > event.json\n"
-            "  vz-events invoke event.json\n",
+            "  vz-events invoke event.json\n"
+            "or as Lambda runs it, behind the Runtime API emulator:\n"
+            "  vz-emulator -- vz-events          # then POST events to\n"
+            "  curl -d @event.json localhost:8080/2015-03-31/functions/function/invocations\n",
             VZ_VERSION);
 }
 
@@ -31,6 +35,8 @@ int main(int argc, char **argv)
 {
     vz_log_configure_from_env();
     if (argc < 2) {
+        if (getenv("AWS_LAMBDA_RUNTIME_API"))
+            return vz_runtime_main();
         usage(stderr);
         return 2;
     }
