@@ -31,6 +31,7 @@ struct vz_sqs_client {
     char *token_header;  /* "X-Amz-Security-Token: ..." or NULL */
     char sigv4[128];     /* "aws:amz:<region>:sqs" */
     long timeout_ms;     /* default request cap */
+    const int *cancel;   /* abandon requests when non-zero, or NULL */
     queue_entry queues[QUEUE_CACHE_SIZE];
     size_t nqueues;
     size_t next_evict;   /* round-robin slot to reuse when the cache is full */
@@ -136,6 +137,7 @@ vz_sqs_client *vz_sqs_client_new(const vz_sqs_client_config *cfg, vz_error *err)
         c->endpoint[--elen] = '\0';
     snprintf(c->sigv4, sizeof c->sigv4, "aws:amz:%s:sqs", c->region);
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
+    c->cancel = cfg->cancel;
     return c;
 }
 
@@ -183,6 +185,13 @@ static size_t collect(char *ptr, size_t size, size_t nmemb, void *userdata)
     b->len += n;
     b->data[b->len] = '\0';
     return n;
+}
+
+static int progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    const int *cancel = clientp;
+    return __atomic_load_n(cancel, __ATOMIC_ACQUIRE) ? 1 : 0;
 }
 
 /* Turn a non-200 answer into err: "com.amazonaws.sqs#QueueDoesNotExist" → type "QueueDoesNotExist". */
@@ -246,6 +255,11 @@ vz_status vz_sqs_client_call(vz_sqs_client *c, const char *action, const cJSON *
     curl_easy_setopt(k, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
     curl_easy_setopt(k, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : c->timeout_ms);
     curl_easy_setopt(k, CURLOPT_NOSIGNAL, 1L);
+    if (c->cancel) {
+        curl_easy_setopt(k, CURLOPT_XFERINFOFUNCTION, progress);
+        curl_easy_setopt(k, CURLOPT_XFERINFODATA, (void *)c->cancel);
+        curl_easy_setopt(k, CURLOPT_NOPROGRESS, 0L);
+    }
     CURLcode rc = curl_easy_perform(k);
     long http = 0;
     curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, &http);

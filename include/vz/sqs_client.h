@@ -37,6 +37,8 @@ typedef struct vz_sqs_client_config {
     const char *secret_key;    /* required */
     const char *session_token; /* NULL or "" when the credentials are long-lived */
     long timeout_ms;           /* default per-request cap; 0 = 10 s */
+    const int *cancel;         /* optional: once *cancel is non-zero (set atomically) a request in progress,
+                                  a long poll included, is abandoned within a second with VZ_EIO */
 } vz_sqs_client_config;
 
 /* Config from AWS_REGION (else AWS_DEFAULT_REGION), AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL,

@@ -57,6 +57,12 @@ typedef struct emu_config {
     char *const *command;       /* the runtime command and its arguments, NULL-terminated */
     int faults[EMU_FAULT_COUNT];/* remaining injections per fault; -1 = always */
     const char *port_file;      /* when set, "INVOKE_PORT RUNTIME_PORT\n" is written there once listening */
+    int url_port;               /* function URL front (url_front.c): -1 = off, 0 = any free port */
+    const char *url_port_file;  /* when set, the function URL port ("PORT\n") is written there once listening */
+    const char *sqs_queue;      /* SQS event source mapping (sqs_source.c): queue name polled, or NULL */
+    int sqs_batch;              /* records per invocation, 1..10 */
+    int sqs_wait_s;             /* ReceiveMessage long polling, 0..20 s */
+    int sqs_visibility_s;       /* visibility timeout asked at receive; -1 = the queue's own */
 } emu_config;
 
 /* The fault's --test-fault name ("next-500"), or NULL past the end. */
@@ -174,6 +180,18 @@ struct MHD_Daemon *emu_runtime_api_start(const emu_config *cfg, unsigned *port);
 
 /* Start the invoke front on bind:cfg->port; *port gets the port. NULL on failure. */
 struct MHD_Daemon *emu_invoke_api_start(const emu_config *cfg, unsigned *port);
+
+/* Start the function URL front on bind:cfg->url_port; *port gets the port. NULL on failure. */
+struct MHD_Daemon *emu_url_front_start(const emu_config *cfg, unsigned *port);
+
+/* ---- sqs_source.c: the SQS event source mapping ---- */
+
+/* Start polling cfg->sqs_queue (nothing when NULL) with the credentials and endpoint of the environment.
+ * Returns 0, or -1 (logged) when the SQS client cannot be set up. */
+int emu_sqs_source_start(const emu_config *cfg);
+
+/* Stop polling (a long poll in progress is abandoned) and join the poller; call after emu_core_stop. */
+void emu_sqs_source_stop(void);
 
 /* ---- http.c: helpers shared by the servers ---- */
 

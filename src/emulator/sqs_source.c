@@ -1,0 +1,286 @@
+/* sqs_source.c -- an SQS event source mapping: poll a queue, invoke with the batch, delete what succeeded.
+ *
+ * One thread per emulator does what Lambda's poller does for a standard queue
+ * with ReportBatchItemFailures on:
+ *   1. ReceiveMessage (up to --sqs-batch messages, long polling --sqs-wait s,
+ *      optionally its own visibility timeout) with every attribute;
+ *   2. build the SQS event exactly as Lambda does: one record per message with
+ *      messageId, receiptHandle, body, attributes (ApproximateReceiveCount,
+ *      SentTimestamp, SenderId, ApproximateFirstReceiveTimestamp and the
+ *      optional ones when present), messageAttributes in Lambda's lower-case
+ *      shape, md5OfBody, md5OfMessageAttributes when the message has attributes,
+ *      eventSource "aws:sqs", eventSourceARN (the queue's QueueArn), awsRegion;
+ *   3. invoke and read the answer: {"batchItemFailures":[{"itemIdentifier":id}]}
+ *      leaves exactly those messages for redelivery and deletes the others
+ *      (DeleteMessageBatch); an empty or absent list deletes all; an
+ *      itemIdentifier that is empty or names no message of the batch, a
+ *      function error or a timeout leaves the whole batch.
+ * Messages left become visible again after the visibility timeout; the queue's
+ * redrive policy moves them to the dead-letter queue after maxReceiveCount
+ * receives, as in AWS.  This is a stand-in for Lambda's control plane; the
+ * queue itself is a real SQS peer (AWS_ENDPOINT_URL_SQS).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "emu.h"
+#include "vz/log.h"
+#include "vz/sqs_client.h"
+
+static pthread_t poller;
+static bool poller_started;
+static int stopping; /* read and written atomically; also the SQS client's cancel flag */
+
+typedef struct source {
+    const emu_config *cfg;
+    vz_sqs_client *sqs;
+    const char *url;   /* the queue's URL (owned by the client's cache) */
+    char arn[256];     /* the queue's ARN */
+    char region[64];
+} source;
+
+static bool is_stopping(void)
+{
+    return __atomic_load_n(&stopping, __ATOMIC_ACQUIRE) != 0;
+}
+
+static void pause_ms(long ms)
+{
+    for (long waited = 0; waited < ms && !is_stopping(); waited += 100) {
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static const char *str(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Lambda's record attributes: the system attributes it passes on, when present. */
+static cJSON *record_attributes(const cJSON *attrs)
+{
+    static const char *const names[] = {"ApproximateReceiveCount", "AWSTraceHeader", "SentTimestamp",
+                                        "SequenceNumber", "MessageGroupId", "SenderId", "MessageDeduplicationId",
+                                        "ApproximateFirstReceiveTimestamp", "DeadLetterQueueSourceArn"};
+    cJSON *out = cJSON_CreateObject();
+    for (size_t i = 0; out && i < sizeof names / sizeof names[0]; i++) {
+        const char *v = str(attrs, names[i]);
+        if (v)
+            cJSON_AddStringToObject(out, names[i], v);
+    }
+    return out;
+}
+
+/* {"Name":{"DataType":..,"StringValue":..}} → {"Name":{"stringValue":..,"stringListValues":[],...}} */
+static cJSON *record_message_attributes(const cJSON *mas)
+{
+    cJSON *out = cJSON_CreateObject();
+    const cJSON *a;
+    cJSON_ArrayForEach(a, mas)
+    {
+        cJSON *o = cJSON_CreateObject();
+        if (!o || !a->string)
+            continue;
+        const char *sv = str(a, "StringValue"), *bv = str(a, "BinaryValue");
+        if (sv)
+            cJSON_AddStringToObject(o, "stringValue", sv);
+        if (bv)
+            cJSON_AddStringToObject(o, "binaryValue", bv);
+        cJSON_AddArrayToObject(o, "stringListValues");
+        cJSON_AddArrayToObject(o, "binaryListValues");
+        cJSON_AddStringToObject(o, "dataType", str(a, "DataType") ? str(a, "DataType") : "String");
+        cJSON_AddItemToObject(out, a->string, o);
+    }
+    return out;
+}
+
+static cJSON *build_event(const source *s, const cJSON *messages)
+{
+    cJSON *ev = cJSON_CreateObject();
+    cJSON *records = cJSON_AddArrayToObject(ev, "Records");
+    const cJSON *m;
+    cJSON_ArrayForEach(m, messages)
+    {
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddItemToArray(records, r);
+        cJSON_AddStringToObject(r, "messageId", str(m, "MessageId") ? str(m, "MessageId") : "");
+        cJSON_AddStringToObject(r, "receiptHandle", str(m, "ReceiptHandle") ? str(m, "ReceiptHandle") : "");
+        cJSON_AddStringToObject(r, "body", str(m, "Body") ? str(m, "Body") : "");
+        cJSON_AddItemToObject(r, "attributes", record_attributes(cJSON_GetObjectItemCaseSensitive(m, "Attributes")));
+        cJSON_AddItemToObject(r, "messageAttributes",
+                              record_message_attributes(cJSON_GetObjectItemCaseSensitive(m, "MessageAttributes")));
+        cJSON_AddStringToObject(r, "md5OfBody", str(m, "MD5OfBody") ? str(m, "MD5OfBody") : "");
+        if (str(m, "MD5OfMessageAttributes"))
+            cJSON_AddStringToObject(r, "md5OfMessageAttributes", str(m, "MD5OfMessageAttributes"));
+        cJSON_AddStringToObject(r, "eventSource", "aws:sqs");
+        cJSON_AddStringToObject(r, "eventSourceARN", s->arn);
+        cJSON_AddStringToObject(r, "awsRegion", s->region);
+    }
+    return ev;
+}
+
+/* Which messages to keep (not delete) after a successful invocation. Returns false when the answer
+ * invalidates the whole batch (an unknown or empty itemIdentifier). */
+static bool failures_of(const emu_result *res, const cJSON *messages, bool *keep, size_t n)
+{
+    cJSON *doc = cJSON_ParseWithLength(res->body ? res->body : "", res->len);
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(doc, "batchItemFailures");
+    if (!cJSON_IsArray(list))
+        list = NULL;
+    bool ok = true;
+    const cJSON *f;
+    cJSON_ArrayForEach(f, list)
+    {
+        const char *id = str(f, "itemIdentifier");
+        bool found = false;
+        for (size_t i = 0; id && *id && i < n; i++) {
+            const char *mid = str(cJSON_GetArrayItem(messages, (int)i), "MessageId");
+            if (mid && strcmp(mid, id) == 0) {
+                keep[i] = true;
+                found = true;
+            }
+        }
+        if (!found)
+            ok = false;
+    }
+    cJSON_Delete(doc);
+    return ok;
+}
+
+static void run_batch(source *s, const cJSON *messages)
+{
+    size_t n = (size_t)cJSON_GetArraySize(messages);
+    cJSON *ev = build_event(s, messages);
+    char *payload = ev ? cJSON_PrintUnformatted(ev) : NULL;
+    cJSON_Delete(ev);
+    if (!payload) {
+        vz_log(VZ_LOG_ERROR, NULL, "emulator: out of memory building an SQS event; the batch will be redelivered");
+        return;
+    }
+    emu_request req = {.payload = payload, .len = strlen(payload)};
+    emu_result res;
+    int rc = emu_invoke(&req, &res);
+    free(payload);
+    if (rc != 0)
+        return;
+    bool keep[10] = {false};
+    const char *why = NULL;
+    if (res.outcome != EMU_SUCCEEDED)
+        why = res.outcome == EMU_STOPPED ? "the emulator is stopping" : res.error_type;
+    else if (!failures_of(&res, messages, keep, n))
+        why = "the answer names an itemIdentifier that is not in the batch";
+    if (why) {
+        vz_log(VZ_LOG_WARN, NULL, "emulator: SQS batch of %zu (%s) failed as a whole: %s; all will be redelivered",
+               n, res.request_id, why);
+        emu_result_free(&res);
+        return;
+    }
+    const char *handles[10];
+    size_t nd = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!keep[i])
+            handles[nd++] = str(cJSON_GetArrayItem(messages, (int)i), "ReceiptHandle");
+    vz_error err = {{0}, {0}};
+    if (vz_sqs_client_delete_batch(s->sqs, s->url, handles, nd, &err) != VZ_OK)
+        vz_log(VZ_LOG_ERROR, NULL, "emulator: deleting %zu processed messages failed: %s", nd, err.message);
+    vz_log(VZ_LOG_INFO, NULL, "emulator: SQS batch of %zu (%s): %zu deleted, %zu left for redelivery", n,
+           res.request_id, nd, n - nd);
+    emu_result_free(&res);
+}
+
+/* Resolve the queue's URL and ARN, retrying until it exists or the emulator stops. */
+static bool connect_queue(source *s)
+{
+    vz_error err = {{0}, {0}};
+    bool told = false;
+    while (!is_stopping()) {
+        cJSON *attrs = NULL;
+        if (vz_sqs_client_queue_url(s->sqs, s->cfg->sqs_queue, &s->url, &err) == VZ_OK &&
+            vz_sqs_client_attributes(s->sqs, s->url, &attrs, &err) == VZ_OK) {
+            const char *arn = str(attrs, "QueueArn");
+            snprintf(s->arn, sizeof s->arn, "%s", arn ? arn : "");
+            cJSON_Delete(attrs);
+            if (!arn) {
+                vz_log(VZ_LOG_ERROR, NULL, "emulator: queue %s has no QueueArn attribute", s->cfg->sqs_queue);
+                return false;
+            }
+            vz_log(VZ_LOG_INFO, NULL, "emulator: polling %s (batch %d, wait %d s)", s->arn, s->cfg->sqs_batch,
+                   s->cfg->sqs_wait_s);
+            return true;
+        }
+        if (!told)
+            vz_log(VZ_LOG_WARN, NULL, "emulator: queue %s not usable yet (%s); retrying every second",
+                   s->cfg->sqs_queue, err.message);
+        told = true;
+        pause_ms(1000);
+    }
+    return false;
+}
+
+static void *poll_loop(void *arg)
+{
+    source *s = arg;
+    if (connect_queue(s)) {
+        while (!is_stopping()) {
+            cJSON *messages = NULL;
+            vz_error err = {{0}, {0}};
+            if (vz_sqs_client_receive(s->sqs, s->url, s->cfg->sqs_batch, s->cfg->sqs_wait_s,
+                                      s->cfg->sqs_visibility_s, &messages, &err) != VZ_OK) {
+                if (!is_stopping()) {
+                    vz_log(VZ_LOG_ERROR, NULL, "emulator: ReceiveMessage failed: %s; retrying", err.message);
+                    pause_ms(1000);
+                }
+                continue;
+            }
+            if (cJSON_GetArraySize(messages) > 0)
+                run_batch(s, messages);
+            cJSON_Delete(messages);
+        }
+    }
+    vz_sqs_client_free(s->sqs);
+    free(s);
+    return NULL;
+}
+
+int emu_sqs_source_start(const emu_config *cfg)
+{
+    if (!cfg->sqs_queue)
+        return 0;
+    vz_sqs_client_config sc;
+    vz_error err = {{0}, {0}};
+    if (vz_sqs_client_config_from_env(&sc, &err) != VZ_OK) {
+        vz_log(VZ_LOG_FATAL, NULL, "emulator: the SQS event source cannot start: %s", err.message);
+        return -1;
+    }
+    sc.cancel = &stopping;
+    source *s = calloc(1, sizeof *s);
+    if (!s || !(s->sqs = vz_sqs_client_new(&sc, &err))) {
+        vz_log(VZ_LOG_FATAL, NULL, "emulator: the SQS event source cannot start: %s", err.message);
+        free(s);
+        return -1;
+    }
+    s->cfg = cfg;
+    snprintf(s->region, sizeof s->region, "%s", sc.region);
+    if (pthread_create(&poller, NULL, poll_loop, s) != 0) {
+        vz_sqs_client_free(s->sqs);
+        free(s);
+        return -1;
+    }
+    poller_started = true;
+    return 0;
+}
+
+void emu_sqs_source_stop(void)
+{
+    __atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
+    if (poller_started)
+        pthread_join(poller, NULL);
+    poller_started = false;
+}
