@@ -5,6 +5,8 @@
 # writes registry_gen.c listing every handler.  Nothing is edited by hand to
 # add one: CONFIGURE_DEPENDS makes a new folder re-run this on the next build.
 
+include(${CMAKE_SOURCE_DIR}/cmake/embed_sql.cmake)
+
 file(GLOB VZ_HANDLER_MAINS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/handlers/*/handler.c)
 list(SORT VZ_HANDLER_MAINS)
 
@@ -22,6 +24,10 @@ foreach(main ${VZ_HANDLER_MAINS})
   endif()
   file(GLOB sources CONFIGURE_DEPENDS ${dir}/*.c)
   target_sources(vzhandlers PRIVATE ${sources})
+  file(GLOB sql_files CONFIGURE_DEPENDS ${dir}/*.sql)
+  foreach(sql ${sql_files})
+    vz_embed_sql(${name} ${sql})
+  endforeach()
   if(EXISTS ${dir}/handler.deps)
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${dir}/handler.deps)
     file(STRINGS ${dir}/handler.deps dep_lines REGEX "^[ \t]*[^# \t]")

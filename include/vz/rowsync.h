@@ -1,0 +1,39 @@
+/* rowsync.h -- the shape the three Vision Zero handlers share: key in, recompute, write if changed.
+ *
+ * Each record's key comes from event.data.new (hasura.h).  The records with
+ * a usable key become one database transaction each (db.h): a statement that
+ * locks the row, then one that recomputes the value in the database and
+ * writes it only when it differs from the row as it is now.  The work
+ * statement answers one row whose first four columns are, by convention:
+ *   old value, new value, wrote ('t'/'f'), branch (which rule decided)
+ * and whose further columns the handler may add to its log line.  No row
+ * means the key names no row: the record fails (it will reach the dead-letter
+ * queue after its retries) and a warning is logged.  Any database error fails
+ * the record and writes nothing.  Every record gets one log line with the
+ * handler, key, old value, new value and whether it wrote.
+ */
+#ifndef VZ_ROWSYNC_H
+#define VZ_ROWSYNC_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "vz/db.h"
+#include "vz/handler.h"
+
+typedef struct vz_rowsync {
+    const vz_handler *handler; /* for log lines */
+    const char *key_field;     /* key in event.data.new, e.g. "crash_id" */
+    const char *table;         /* the table the key belongs to, for messages */
+    const char *value_field;   /* the column the handler maintains, for messages */
+    vz_db_stmt *lock;          /* locks the row ($1 = key) */
+    vz_db_stmt *work;          /* recomputes and writes ($1 = key); see the column convention above */
+    /* Add handler-specific fields of the answer to the log line's object. May be NULL. */
+    void (*describe)(const vz_db_txn *txn, cJSON *extra);
+} vz_rowsync;
+
+/* Run `n` records through `rs` in one database round trip, setting each item's status and error. */
+void vz_rowsync_batch(const vz_rowsync *rs, const vz_context *ctx, vz_item *items, size_t n);
+
+#endif

@@ -1,0 +1,493 @@
+/* db.c -- the shared PostgreSQL connection and pipelined row transactions (see db.h).
+ *
+ * A batch goes out as one libpq pipeline:
+ *   set_config('statement_timeout') Sync
+ *   [Prepare(stmt) ... Sync]                      only for statements new to this connection
+ *   lock(txn 0) work(txn 0) Sync  lock(txn 1) work(txn 1) Sync  ...
+ * Between two Syncs the server runs an implicit transaction, so each record
+ * commits or rolls back alone, and an error in one skips only the rest of
+ * its own segment.  The answers are read back in the order sent (`expect`
+ * below).  A transaction is done only when its Sync came back after a
+ * successful work statement; anything else fails it.  When the connection
+ * breaks, the transactions without an answer are retried once on a new one
+ * (safe: each is a recomputation that writes only what differs). */
+#include "vz/db.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "vz/log.h"
+
+#define NO_DEADLINE_STATEMENT_MS 30000 /* statement_timeout when the invocation has no deadline */
+#define CONNECT_LIMIT_MS 10000         /* a connection attempt never takes longer than this */
+
+typedef enum expect_kind { EXPECT_SETCFG, EXPECT_PREPARE, EXPECT_LOCK, EXPECT_WORK, EXPECT_SYNC } expect_kind;
+
+typedef struct expect {
+    expect_kind kind;
+    vz_db_stmt *stmt; /* EXPECT_PREPARE */
+    long txn;         /* index into the batch for LOCK/WORK/SYNC, -1 for the setup segments */
+} expect;
+
+typedef struct run_state {
+    const vz_context *ctx;
+    vz_db_txn *txns;
+    bool *done;               /* txn has a definite outcome */
+    bool *failed;             /* an error was seen in its segment */
+    double deadline;          /* monotonic ms: cancel what runs past this */
+    double hard_deadline;     /* monotonic ms: give up on the connection after this */
+    bool cancelled;
+    char setup_error[512];    /* set_config failed: every txn fails with this */
+} run_state;
+
+static PGconn *conn;
+static uint64_t conn_serial;
+static vz_db_stats stats;
+
+vz_db_stats vz_db_get_stats(void)
+{
+    return stats;
+}
+
+int vz_db_backend_pid(void)
+{
+    return conn && PQstatus(conn) == CONNECTION_OK ? PQbackendPID(conn) : 0;
+}
+
+void vz_db_close(void)
+{
+    if (conn)
+        PQfinish(conn);
+    conn = NULL;
+}
+
+/* libpq messages end in a newline and may span lines: keep the first line. */
+static void first_line(char *dst, size_t size, const char *msg)
+{
+    if (!msg || !*msg)
+        msg = "no message from libpq";
+    size_t n = strcspn(msg, "\n");
+    if (n >= size)
+        n = size - 1;
+    memcpy(dst, msg, n);
+    dst[n] = '\0';
+}
+
+/* Where we connect to, for logs: host, port and database only (never the URL). */
+static void describe(char *buf, size_t size)
+{
+    if (conn)
+        snprintf(buf, size, "%s:%s/%s", PQhost(conn) ? PQhost(conn) : "?", PQport(conn) ? PQport(conn) : "?",
+                 PQdb(conn) ? PQdb(conn) : "?");
+    else
+        snprintf(buf, size, "(not connected)");
+}
+
+/* Wait for the socket; returns >0 ready, 0 timed out, <0 error. */
+static int wait_socket(int fd, short events, double until)
+{
+    for (;;) {
+        double left = until - vz_monotonic_ms();
+        if (left <= 0)
+            return 0;
+        struct pollfd p = {fd, events, 0};
+        int r = poll(&p, 1, left > 1000000 ? 1000000 : (int)left + 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        return r;
+    }
+}
+
+static vz_status connect_db(double until, vz_error *err)
+{
+    const char *url = getenv("DATABASE_URL");
+    const char *keys[3] = {"fallback_application_name", NULL, NULL};
+    const char *vals[3] = {"vz-events", NULL, NULL};
+    if (url && *url) {
+        keys[0] = "dbname"; /* expanded: a URL or conninfo string; PG* fill what it leaves out */
+        vals[0] = url;
+        keys[1] = "fallback_application_name";
+        vals[1] = "vz-events";
+    }
+    vz_db_close();
+    conn = PQconnectStartParams(keys, vals, 1);
+    if (!conn) {
+        vz_error_set(err, "Runtime.DatabaseUnavailable", "out of memory starting a database connection");
+        return VZ_ENOMEM;
+    }
+    PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
+    while (PQstatus(conn) != CONNECTION_BAD && ps != PGRES_POLLING_OK && ps != PGRES_POLLING_FAILED) {
+        int r = wait_socket(PQsocket(conn), ps == PGRES_POLLING_READING ? POLLIN : POLLOUT, until);
+        if (r == 0) {
+            char where[256];
+            describe(where, sizeof where);
+            vz_error_set(err, "Runtime.DatabaseUnavailable",
+                         "connecting to the database at %s took longer than the time left", where);
+            vz_db_close();
+            return VZ_ETIMEDOUT;
+        }
+        ps = PQconnectPoll(conn);
+    }
+    if (PQstatus(conn) != CONNECTION_OK) {
+        char where[256], msg[512];
+        describe(where, sizeof where);
+        first_line(msg, sizeof msg, PQerrorMessage(conn));
+        vz_error_set(err, "Runtime.DatabaseUnavailable", "cannot connect to the database at %s: %s", where, msg);
+        vz_db_close();
+        return VZ_EIO;
+    }
+    PQsetnonblocking(conn, 1);
+    conn_serial = ++stats.connects;
+    char where[256];
+    describe(where, sizeof where);
+    vz_log(VZ_LOG_INFO, NULL, "database: connected to %s (server pid %d, %s)", where, PQbackendPID(conn),
+           PQsslInUse(conn) ? "TLS" : "no TLS");
+    return VZ_OK;
+}
+
+/* Whether the idle connection is still open: a server that went away has sent
+ * an error or closed the socket, which shows as readable input while idle. */
+static bool connection_healthy(void)
+{
+    if (!conn || PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE ||
+        PQpipelineStatus(conn) != PQ_PIPELINE_OFF)
+        return false;
+    struct pollfd p = {PQsocket(conn), POLLIN, 0};
+    if (poll(&p, 1, 0) > 0) {
+        if (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK)
+            return false;
+    }
+    return true;
+}
+
+static void fail_txn(vz_db_txn *t, vz_status st, const char *type, const char *msg)
+{
+    t->status = st;
+    vz_error_set(&t->error, type, "%s", msg);
+}
+
+/* Next result, waiting within the deadlines; *res may be NULL (end of a query's results).
+ * Returns VZ_EIO when the connection broke, VZ_ETIMEDOUT past the hard deadline. */
+static vz_status next_result(run_state *rs, PGresult **res)
+{
+    while (PQisBusy(conn)) {
+        double until = rs->cancelled ? rs->hard_deadline : rs->deadline;
+        int r = wait_socket(PQsocket(conn), POLLIN, until);
+        if (r == 0) {
+            if (rs->cancelled)
+                return VZ_ETIMEDOUT;
+            /* The server's statement_timeout should have fired first; stop whatever still runs. */
+            char errbuf[256];
+            PGcancel *c = PQgetCancel(conn);
+            if (c) {
+                PQcancel(c, errbuf, sizeof errbuf);
+                PQfreeCancel(c);
+            }
+            rs->cancelled = true;
+            continue;
+        }
+        if (r < 0 || !PQconsumeInput(conn))
+            return VZ_EIO;
+    }
+    *res = PQgetResult(conn);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        PQclear(*res);
+        *res = NULL;
+        return VZ_EIO;
+    }
+    return VZ_OK;
+}
+
+static void copy_row(run_state *rs, vz_db_txn *t, const PGresult *r)
+{
+    t->nrows = PQntuples(r);
+    t->ncols = PQnfields(r);
+    t->row = NULL;
+    if (t->nrows == 0)
+        return;
+    t->row = vz_arena_calloc(rs->ctx->arena, (size_t)t->ncols + 1, sizeof *t->row);
+    if (!t->row) {
+        fail_txn(t, VZ_ENOMEM, "Runtime.OutOfMemory", "out of memory copying a database answer");
+        return;
+    }
+    for (int c = 0; c < t->ncols; c++)
+        t->row[c] = PQgetisnull(r, 0, c) ? NULL : vz_arena_strdup(rs->ctx->arena, PQgetvalue(r, 0, c));
+}
+
+/* An error result of a txn's statement: keep the first one, as a timeout or an SQL error. */
+static void statement_failed(run_state *rs, long i, const PGresult *r, const char *what)
+{
+    vz_db_txn *t = &rs->txns[i];
+    if (rs->failed[i])
+        return;
+    rs->failed[i] = true;
+    char msg[512];
+    first_line(msg, sizeof msg, PQresultErrorMessage(r));
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    bool timeout = state && strcmp(state, "57014") == 0;
+    t->status = timeout ? VZ_ETIMEDOUT : VZ_ERR;
+    vz_error_set(&t->error, timeout ? "Runtime.DatabaseTimeout" : "Runtime.DatabaseError",
+                 "the %s statement failed, nothing was written (SQLSTATE %s): %s", what, state ? state : "?", msg);
+}
+
+static vz_status read_one(run_state *rs, const expect *e)
+{
+    PGresult *r = NULL;
+    vz_status st = next_result(rs, &r);
+    if (st != VZ_OK)
+        return st;
+    ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    long i = e->txn;
+    switch (e->kind) {
+    case EXPECT_SETCFG:
+        if (s != PGRES_TUPLES_OK)
+            first_line(rs->setup_error, sizeof rs->setup_error, r ? PQresultErrorMessage(r) : NULL);
+        break;
+    case EXPECT_PREPARE:
+        if (s == PGRES_COMMAND_OK)
+            e->stmt->prepared_on = conn_serial;
+        else if (s == PGRES_FATAL_ERROR) {
+            char msg[512];
+            first_line(msg, sizeof msg, PQresultErrorMessage(r));
+            vz_log(VZ_LOG_ERROR, NULL, "database: preparing statement %s failed: %s", e->stmt->name, msg);
+        }
+        break;
+    case EXPECT_LOCK:
+    case EXPECT_WORK:
+        if (s == PGRES_FATAL_ERROR)
+            statement_failed(rs, i, r, e->kind == EXPECT_LOCK ? "row lock" : e->stmt->name);
+        else if (s == PGRES_PIPELINE_ABORTED)
+            rs->failed[i] = true;
+        else if (e->kind == EXPECT_WORK && !rs->failed[i])
+            copy_row(rs, &rs->txns[i], r);
+        break;
+    case EXPECT_SYNC:
+        /* A failed commit arrives as an error just before the Sync's own result. */
+        while (s == PGRES_FATAL_ERROR) {
+            if (i >= 0)
+                statement_failed(rs, i, r, "commit");
+            PQclear(r);
+            if ((st = next_result(rs, &r)) != VZ_OK)
+                return st;
+            s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+        }
+        PQclear(r);
+        if (s != PGRES_PIPELINE_SYNC)
+            return VZ_EIO; /* out of step with the server: do not trust this connection */
+        if (i >= 0) {
+            if (!rs->failed[i] && rs->txns[i].status != VZ_ENOMEM)
+                rs->txns[i].status = rs->setup_error[0] ? VZ_ERR : VZ_OK;
+            if (rs->setup_error[0] && !rs->failed[i])
+                vz_error_set(&rs->txns[i].error, "Runtime.DatabaseError",
+                             "setting statement_timeout failed, nothing was run: %s", rs->setup_error);
+            rs->done[i] = true;
+        }
+        return VZ_OK;
+    }
+    PQclear(r);
+    /* Each query's results end with a NULL. */
+    if ((st = next_result(rs, &r)) != VZ_OK)
+        return st;
+    if (r) {
+        PQclear(r);
+        return VZ_EIO;
+    }
+    return VZ_OK;
+}
+
+static bool send_prepared(vz_db_stmt *s, const vz_db_txn *t)
+{
+    stats.statements++;
+    return PQsendQueryPrepared(conn, s->name, s->nparams, t->params, NULL, NULL, 0) == 1;
+}
+
+/* Queue the whole pipeline; fills `ex` with what to expect back. Returns the count, or -1. */
+static long queue_pipeline(run_state *rs, const long *todo, size_t m, int64_t timeout_ms, expect *ex)
+{
+    long k = 0;
+    char tbuf[32];
+    snprintf(tbuf, sizeof tbuf, "%" PRId64, timeout_ms);
+    const char *tv[1] = {tbuf};
+    if (!PQenterPipelineMode(conn))
+        return -1;
+    stats.statements++;
+    if (!PQsendQueryParams(conn, "SELECT pg_catalog.set_config('statement_timeout', $1, false)", 1, NULL, tv, NULL,
+                           NULL, 0) ||
+        !PQpipelineSync(conn))
+        return -1;
+    ex[k++] = (expect){EXPECT_SETCFG, NULL, -1};
+    ex[k++] = (expect){EXPECT_SYNC, NULL, -1};
+    long before = k;
+    for (size_t j = 0; j < m; j++) {
+        vz_db_stmt *both[2] = {rs->txns[todo[j]].lock, rs->txns[todo[j]].work};
+        for (int b = 0; b < 2; b++) {
+            vz_db_stmt *s = both[b];
+            if (!s || s->prepared_on == conn_serial)
+                continue;
+            bool queued = false;
+            for (long q = before; q < k; q++)
+                queued = queued || ex[q].stmt == s;
+            if (queued)
+                continue;
+            stats.statements++;
+            if (!PQsendPrepare(conn, s->name, s->sql, s->nparams, NULL))
+                return -1;
+            ex[k++] = (expect){EXPECT_PREPARE, s, -1};
+        }
+    }
+    if (k > before) {
+        if (!PQpipelineSync(conn))
+            return -1;
+        ex[k++] = (expect){EXPECT_SYNC, NULL, -1};
+    }
+    for (size_t j = 0; j < m; j++) {
+        long i = todo[j];
+        vz_db_txn *t = &rs->txns[i];
+        if (t->lock) {
+            if (!send_prepared(t->lock, t))
+                return -1;
+            ex[k++] = (expect){EXPECT_LOCK, t->lock, i};
+        }
+        if (!send_prepared(t->work, t))
+            return -1;
+        ex[k++] = (expect){EXPECT_WORK, t->work, i};
+        if (!PQpipelineSync(conn))
+            return -1;
+        ex[k++] = (expect){EXPECT_SYNC, NULL, i};
+    }
+    return k;
+}
+
+static vz_status flush_all(run_state *rs)
+{
+    for (;;) {
+        int f = PQflush(conn);
+        if (f == 0)
+            return VZ_OK;
+        if (f < 0)
+            return VZ_EIO;
+        int r = wait_socket(PQsocket(conn), POLLOUT | POLLIN, rs->deadline);
+        if (r == 0)
+            return VZ_ETIMEDOUT;
+        if (r < 0 || !PQconsumeInput(conn))
+            return VZ_EIO;
+    }
+}
+
+/* Send the transactions `todo` and read their outcomes. VZ_EIO: the connection broke
+ * (txns not done stay pending); VZ_ETIMEDOUT: gave up at the deadline. */
+static vz_status run_pipeline(run_state *rs, const long *todo, size_t m, int64_t timeout_ms)
+{
+    expect *ex = vz_arena_calloc(rs->ctx->arena, 5 * m + 4, sizeof *ex);
+    if (!ex)
+        return VZ_ENOMEM;
+    for (size_t j = 0; j < m; j++)
+        rs->failed[todo[j]] = false;
+    rs->setup_error[0] = '\0';
+    long k = queue_pipeline(rs, todo, m, timeout_ms, ex);
+    if (k < 0)
+        return VZ_EIO;
+    stats.batches++;
+    stats.round_trips++;
+    vz_status st = flush_all(rs);
+    for (long q = 0; q < k && st == VZ_OK; q++)
+        st = read_one(rs, &ex[q]);
+    if (st == VZ_OK && !PQexitPipelineMode(conn))
+        st = VZ_EIO;
+    return st;
+}
+
+/* Time left, the part of it the database may use, and the reserve kept for answering. */
+static int64_t reserve_for(int64_t remaining)
+{
+    if (remaining == INT64_MAX)
+        return 0;
+    int64_t r = remaining / 10;
+    return r < 20 ? 20 : r > 250 ? 250 : r;
+}
+
+static void fail_pending(vz_db_txn *txns, const bool *done, size_t n, vz_status st, const char *type, const char *msg)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!done[i])
+            fail_txn(&txns[i], st, type, msg);
+}
+
+vz_status vz_db_run(const vz_context *ctx, vz_db_txn *txns, size_t n, vz_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        txns[i].status = VZ_ERR;
+        txns[i].nrows = 0;
+        txns[i].ncols = 0;
+        txns[i].row = NULL;
+        vz_error_clear(&txns[i].error);
+    }
+    if (n == 0)
+        return VZ_OK;
+    run_state rs = {ctx, txns, NULL, NULL, 0, 0, false, ""};
+    rs.done = vz_arena_calloc(ctx->arena, n, sizeof *rs.done);
+    rs.failed = vz_arena_calloc(ctx->arena, n, sizeof *rs.failed);
+    long *todo = vz_arena_calloc(ctx->arena, n, sizeof *todo);
+    if (!rs.done || !rs.failed || !todo) {
+        vz_error_set(err, "Runtime.OutOfMemory", "out of memory preparing %zu database transactions", n);
+        for (size_t i = 0; i < n; i++)
+            fail_txn(&txns[i], VZ_ENOMEM, err->type, err->message);
+        return VZ_ENOMEM;
+    }
+    int64_t remaining = vz_context_remaining_ms(ctx);
+    int64_t reserve = reserve_for(remaining);
+    if (remaining != INT64_MAX && remaining - reserve < 20) {
+        vz_error_set(err, "Runtime.DatabaseTimeout",
+                     "only %" PRId64 " ms left before the deadline: not starting database work", remaining);
+        fail_pending(txns, rs.done, n, VZ_ETIMEDOUT, err->type, err->message);
+        return VZ_ETIMEDOUT;
+    }
+    double now = vz_monotonic_ms();
+    int64_t timeout_ms = remaining == INT64_MAX ? NO_DEADLINE_STATEMENT_MS : remaining - reserve;
+    rs.deadline = now + (double)(remaining == INT64_MAX ? timeout_ms + 5000 : remaining - reserve / 4);
+    rs.hard_deadline = now + (double)(remaining == INT64_MAX ? timeout_ms + 10000 : remaining - reserve / 8);
+    double connect_until = now + (double)(timeout_ms < CONNECT_LIMIT_MS ? timeout_ms : CONNECT_LIMIT_MS);
+
+    vz_status st = VZ_OK;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!connection_healthy()) {
+            if (conn)
+                vz_log(VZ_LOG_WARN, NULL, "database: the connection is broken; reconnecting");
+            st = connect_db(connect_until, err);
+            if (st != VZ_OK) {
+                vz_log(VZ_LOG_ERROR, NULL, "%s", err->message);
+                break;
+            }
+        }
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!rs.done[i])
+                todo[m++] = (long)i;
+        st = run_pipeline(&rs, todo, m, timeout_ms);
+        if (st == VZ_OK)
+            break;
+        char where[256], msg[512];
+        describe(where, sizeof where);
+        first_line(msg, sizeof msg, conn ? PQerrorMessage(conn) : NULL);
+        vz_db_close(); /* out of step or broken: never reuse it */
+        if (st == VZ_ETIMEDOUT) {
+            vz_error_set(err, "Runtime.DatabaseTimeout",
+                         "no answer from the database at %s before the invocation's deadline; "
+                         "the statement was cancelled and nothing is assumed written", where);
+            break;
+        }
+        vz_error_set(err, "Runtime.DatabaseUnavailable",
+                     "the connection to the database at %s broke before the transaction was confirmed: %s", where,
+                     msg);
+        vz_log(VZ_LOG_WARN, NULL, "%s%s", err->message, attempt == 0 ? " (retrying once on a new connection)" : "");
+    }
+    if (st != VZ_OK)
+        fail_pending(txns, rs.done, n, st, err->type, err->message);
+    return st == VZ_OK ? VZ_OK : st;
+}
