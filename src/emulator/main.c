@@ -2,7 +2,7 @@
  *
  * vz-emulator [--port N] [--timeout SECONDS] [--max-event-bytes N] [--port-file PATH]
  *             [--url-port N] [--url-port-file PATH]
- *             [--sqs-queue NAME] [--sqs-batch N] [--sqs-wait S] [--sqs-visibility S]
+ *             [--sqs-queue NAME]... [--sqs-batch N] [--sqs-wait S] [--sqs-visibility S] [--sqs-window S]
  *             [--test-fault NAME[:COUNT]]... -- COMMAND [ARGS...]
  */
 #include <errno.h>
@@ -20,7 +20,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: vz-emulator [--port N] [--timeout SECONDS] [--max-event-bytes N] [--port-file PATH]\n"
             "                   [--url-port N] [--url-port-file PATH]\n"
-            "                   [--sqs-queue NAME] [--sqs-batch N] [--sqs-wait S] [--sqs-visibility S]\n"
+            "                   [--sqs-queue NAME]... [--sqs-batch N] [--sqs-wait S] [--sqs-visibility S] [--sqs-window S]\n"
             "                   [--test-fault NAME[:COUNT]]... -- COMMAND [ARGS...]\n"
             "\n"
             "A local stand-in for AWS Lambda, compatible with the Runtime Interface Emulator: runs COMMAND\n"
@@ -36,10 +36,11 @@ static void usage(FILE *out)
             "  --url-port-file PATH write the function URL port there once listening\n"
             "  --sqs-queue NAME     event source mapping: poll this queue (AWS_ENDPOINT_URL_SQS, AWS_REGION and\n"
             "                       credentials from the environment), invoke with each batch, delete what\n"
-            "                       succeeded, leave batchItemFailures for redelivery\n"
+            "                       succeeded, leave batchItemFailures for redelivery (repeat: up to 8 queues)\n"
             "  --sqs-batch N        batch size, 1..10 (default 10)\n"
             "  --sqs-wait S         long polling seconds, 0..20 (default 20)\n"
             "  --sqs-visibility S   visibility timeout asked at each receive (default: the queue's)\n"
+            "  --sqs-window S       batching window: keep receiving up to S seconds to fill a batch (default 0)\n"
             "  --test-fault F[:N]   FOR TESTS ONLY: inject failure F (N times, default always):\n"
             "                       ");
     for (int f = 0; f < EMU_FAULT_COUNT; f++)
@@ -93,6 +94,7 @@ static int parse_args(int argc, char **argv, emu_config *cfg)
                                          {"sqs-batch", required_argument, NULL, 'B'},
                                          {"sqs-wait", required_argument, NULL, 'W'},
                                          {"sqs-visibility", required_argument, NULL, 'V'},
+                                         {"sqs-window", required_argument, NULL, 'X'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     double v;
@@ -128,8 +130,10 @@ static int parse_args(int argc, char **argv, emu_config *cfg)
             cfg->url_port = (int)v;
         } else if (c == 'u') {
             cfg->url_port_file = optarg;
-        } else if (c == 'Q' && *optarg) {
-            cfg->sqs_queue = optarg;
+        } else if (c == 'Q' && *optarg && cfg->sqs_nqueues < EMU_MAX_SQS_QUEUES) {
+            cfg->sqs_queues[cfg->sqs_nqueues++] = optarg;
+        } else if (c == 'X' && parse_number(optarg, 0, 300, &v) == 0) {
+            cfg->sqs_window_s = v;
         } else if (c == 'B' && parse_number(optarg, 1, 10, &v) == 0) {
             cfg->sqs_batch = (int)v;
         } else if (c == 'W' && parse_number(optarg, 0, 20, &v) == 0) {

@@ -1,9 +1,11 @@
 /* sqs_source.c -- an SQS event source mapping: poll a queue, invoke with the batch, delete what succeeded.
  *
- * One thread per emulator does what Lambda's poller does for a standard queue
+ * One thread per queue does what Lambda's poller does for a standard queue
  * with ReportBatchItemFailures on:
  *   1. ReceiveMessage (up to --sqs-batch messages, long polling --sqs-wait s,
- *      optionally its own visibility timeout) with every attribute;
+ *      optionally its own visibility timeout) with every attribute; with a
+ *      batching window (--sqs-window, Lambda's MaximumBatchingWindowInSeconds)
+ *      it keeps receiving until the batch is full or the window has passed;
  *   2. build the SQS event exactly as Lambda does: one record per message with
  *      messageId, receiptHandle, body, attributes (ApproximateReceiveCount,
  *      SentTimestamp, SenderId, ApproximateFirstReceiveTimestamp and the
@@ -29,20 +31,24 @@
 #include <cjson/cJSON.h>
 
 #include "emu.h"
+#include "vz/handler.h"
 #include "vz/log.h"
 #include "vz/sqs_client.h"
 
-static pthread_t poller;
-static bool poller_started;
+static pthread_t pollers[EMU_MAX_SQS_QUEUES];
+static int npollers;
 static int stopping; /* read and written atomically; also the SQS client's cancel flag */
 
 typedef struct source {
     const emu_config *cfg;
+    const char *queue; /* the queue's name */
     vz_sqs_client *sqs;
     const char *url;   /* the queue's URL (owned by the client's cache) */
     char arn[256];     /* the queue's ARN */
     char region[64];
 } source;
+
+static int start_one(const emu_config *cfg, const char *queue);
 
 static bool is_stopping(void)
 {
@@ -202,13 +208,13 @@ static bool connect_queue(source *s)
     bool told = false;
     while (!is_stopping()) {
         cJSON *attrs = NULL;
-        if (vz_sqs_client_queue_url(s->sqs, s->cfg->sqs_queue, &s->url, &err) == VZ_OK &&
+        if (vz_sqs_client_queue_url(s->sqs, s->queue, &s->url, &err) == VZ_OK &&
             vz_sqs_client_attributes(s->sqs, s->url, &attrs, &err) == VZ_OK) {
             const char *arn = str(attrs, "QueueArn");
             snprintf(s->arn, sizeof s->arn, "%s", arn ? arn : "");
             cJSON_Delete(attrs);
             if (!arn) {
-                vz_log(VZ_LOG_ERROR, NULL, "emulator: queue %s has no QueueArn attribute", s->cfg->sqs_queue);
+                vz_log(VZ_LOG_ERROR, NULL, "emulator: queue %s has no QueueArn attribute", s->queue);
                 return false;
             }
             vz_log(VZ_LOG_INFO, NULL, "emulator: polling %s (batch %d, wait %d s)", s->arn, s->cfg->sqs_batch,
@@ -217,11 +223,46 @@ static bool connect_queue(source *s)
         }
         if (!told)
             vz_log(VZ_LOG_WARN, NULL, "emulator: queue %s not usable yet (%s); retrying every second",
-                   s->cfg->sqs_queue, err.message);
+                   s->queue, err.message);
         told = true;
         pause_ms(1000);
     }
     return false;
+}
+
+/* Receive one batch: a long poll, then (with a batching window) more short polls until the batch is
+ * full or the window has passed since the first message. NULL when the receive failed (logged). */
+static cJSON *receive_batch(source *s)
+{
+    const emu_config *cfg = s->cfg;
+    cJSON *batch = NULL;
+    double window_end = 0;
+    vz_error err = {{0}, {0}};
+    for (;;) {
+        int have = batch ? cJSON_GetArraySize(batch) : 0;
+        int wait = batch ? 1 : cfg->sqs_wait_s;
+        cJSON *got = NULL;
+        if (vz_sqs_client_receive(s->sqs, s->url, cfg->sqs_batch - have, wait, cfg->sqs_visibility_s, &got, &err) !=
+            VZ_OK) {
+            if (!is_stopping())
+                vz_log(VZ_LOG_ERROR, NULL, "emulator: ReceiveMessage on %s failed: %s; retrying", s->queue,
+                       err.message);
+            return batch; /* what was received is still invoked */
+        }
+        if (!batch) {
+            batch = got;
+            if (cJSON_GetArraySize(batch) == 0 || cfg->sqs_window_s <= 0)
+                return batch;
+            window_end = vz_monotonic_ms() + cfg->sqs_window_s * 1000.0;
+        } else {
+            cJSON *m;
+            while ((m = cJSON_DetachItemFromArray(got, 0)) != NULL)
+                cJSON_AddItemToArray(batch, m);
+            cJSON_Delete(got);
+        }
+        if (cJSON_GetArraySize(batch) >= cfg->sqs_batch || vz_monotonic_ms() >= window_end || is_stopping())
+            return batch;
+    }
 }
 
 static void *poll_loop(void *arg)
@@ -229,14 +270,9 @@ static void *poll_loop(void *arg)
     source *s = arg;
     if (connect_queue(s)) {
         while (!is_stopping()) {
-            cJSON *messages = NULL;
-            vz_error err = {{0}, {0}};
-            if (vz_sqs_client_receive(s->sqs, s->url, s->cfg->sqs_batch, s->cfg->sqs_wait_s,
-                                      s->cfg->sqs_visibility_s, &messages, &err) != VZ_OK) {
-                if (!is_stopping()) {
-                    vz_log(VZ_LOG_ERROR, NULL, "emulator: ReceiveMessage failed: %s; retrying", err.message);
-                    pause_ms(1000);
-                }
+            cJSON *messages = receive_batch(s);
+            if (!messages) {
+                pause_ms(1000);
                 continue;
             }
             if (cJSON_GetArraySize(messages) > 0)
@@ -251,8 +287,14 @@ static void *poll_loop(void *arg)
 
 int emu_sqs_source_start(const emu_config *cfg)
 {
-    if (!cfg->sqs_queue)
-        return 0;
+    for (int i = 0; i < cfg->sqs_nqueues; i++)
+        if (start_one(cfg, cfg->sqs_queues[i]) != 0)
+            return -1;
+    return 0;
+}
+
+static int start_one(const emu_config *cfg, const char *queue)
+{
     vz_sqs_client_config sc;
     vz_error err = {{0}, {0}};
     if (vz_sqs_client_config_from_env(&sc, &err) != VZ_OK) {
@@ -267,20 +309,21 @@ int emu_sqs_source_start(const emu_config *cfg)
         return -1;
     }
     s->cfg = cfg;
+    s->queue = queue;
     snprintf(s->region, sizeof s->region, "%s", sc.region);
-    if (pthread_create(&poller, NULL, poll_loop, s) != 0) {
+    if (pthread_create(&pollers[npollers], NULL, poll_loop, s) != 0) {
         vz_sqs_client_free(s->sqs);
         free(s);
         return -1;
     }
-    poller_started = true;
+    npollers++;
     return 0;
 }
 
 void emu_sqs_source_stop(void)
 {
     __atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
-    if (poller_started)
-        pthread_join(poller, NULL);
-    poller_started = false;
+    for (int i = 0; i < npollers; i++)
+        pthread_join(pollers[i], NULL);
+    npollers = 0;
 }
