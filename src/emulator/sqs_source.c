@@ -230,6 +230,26 @@ static bool connect_queue(source *s)
     return false;
 }
 
+/* Add message m to batch, unless the batch has it already (its visibility ran out within the window):
+ * then only its newer receipt handle, the one SQS now honours, is kept. */
+static void add_unique(cJSON *batch, cJSON *m)
+{
+    const char *id = str(m, "MessageId");
+    cJSON *have;
+    cJSON_ArrayForEach(have, batch)
+    {
+        const char *hid = str(have, "MessageId");
+        if (id && hid && strcmp(id, hid) == 0) {
+            cJSON *rh = cJSON_DetachItemFromObjectCaseSensitive(m, "ReceiptHandle");
+            if (rh)
+                cJSON_ReplaceItemInObjectCaseSensitive(have, "ReceiptHandle", rh);
+            cJSON_Delete(m);
+            return;
+        }
+    }
+    cJSON_AddItemToArray(batch, m);
+}
+
 /* Receive one batch: a long poll, then (with a batching window) more short polls until the batch is
  * full or the window has passed since the first message. NULL when the receive failed (logged). */
 static cJSON *receive_batch(source *s)
@@ -257,7 +277,7 @@ static cJSON *receive_batch(source *s)
         } else {
             cJSON *m;
             while ((m = cJSON_DetachItemFromArray(got, 0)) != NULL)
-                cJSON_AddItemToArray(batch, m);
+                add_unique(batch, m);
             cJSON_Delete(got);
         }
         if (cJSON_GetArraySize(batch) >= cfg->sqs_batch || vz_monotonic_ms() >= window_end || is_stopping())
