@@ -16,7 +16,7 @@ set -u
 src=$1
 build=$2
 tmp=$(mktemp -d /tmp/vz-e2e.XXXXXX)
-export VZ_FLOW_STAGE=e2e VZ_FLOW_VISIBILITY=2 VZ_FLOW_WAIT=1 VZ_FLOW_WINDOW=1 VZ_FLOW_TIMEOUT=20
+export VZ_FLOW_STAGE=e2e VZ_FLOW_VISIBILITY=4 VZ_FLOW_WAIT=2 VZ_FLOW_WINDOW=1 VZ_FLOW_TIMEOUT=20
 unset HASURA_EVENT_API
 cleanup() { "$src/scripts/flow" stop "$tmp/flow" >/dev/null 2>&1; rm -rf "$tmp"; }
 trap cleanup EXIT
@@ -102,7 +102,8 @@ for id in $good_ids; do
 done
 check "the bad message failed three times" test "$(grep "messageId=$bad_id" "$log" | grep -c 'outcome=failed')" -eq 3
 check "its failure names the crash" grep -q "999999 does not exist" "$log"
-check "a mixed batch: 3 deleted, 1 left" grep -q 'SQS batch of 4 ([^)]*): 3 deleted, 1 left for redelivery' "$log"
+check "redelivered with receive counts 2 and 3" bash -c "grep -q 'SQS batch of 1 .*(receive counts 2)' '$log' && grep -q 'SQS batch of 1 .*(receive counts 3)' '$log'"
+check "a mixed batch: 3 deleted, 1 left" grep -q 'SQS batch of 4 ([^)]*): 3 deleted, 1 left for redelivery (receive counts 1,1,1,1)' "$log"
 check "main queue empty at the end" test "$(count "$qurl")" -eq 0
 check "one message in the dead-letter queue" test "$(count "$dlq")" -eq 1
 dead=$(sqs ReceiveMessage "{\"QueueUrl\":\"$dlq\",\"MaxNumberOfMessages\":10,\"AttributeNames\":[\"All\"]}")

@@ -196,8 +196,14 @@ static void run_batch(source *s, const cJSON *messages)
     vz_error err = {{0}, {0}};
     if (vz_sqs_client_delete_batch(s->sqs, s->url, handles, nd, &err) != VZ_OK)
         vz_log(VZ_LOG_ERROR, NULL, "emulator: deleting %zu processed messages failed: %s", nd, err.message);
-    vz_log(VZ_LOG_INFO, NULL, "emulator: SQS batch of %zu (%s): %zu deleted, %zu left for redelivery", n,
-           res.request_id, nd, n - nd);
+    char counts[64] = "";
+    for (size_t i = 0, used = 0; i < n && used + 4 < sizeof counts; i++) {
+        const char *count = str(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(messages, (int)i), "Attributes"),
+                             "ApproximateReceiveCount");
+        used += (size_t)snprintf(counts + used, sizeof counts - used, "%s%s", i ? "," : "", count ? count : "?");
+    }
+    vz_log(VZ_LOG_INFO, NULL, "emulator: SQS batch of %zu (%s): %zu deleted, %zu left for redelivery (receive counts %s)",
+           n, res.request_id, nd, n - nd, counts);
     emu_result_free(&res);
 }
 
@@ -269,16 +275,20 @@ static cJSON *receive_batch(source *s)
                        err.message);
             return batch; /* what was received is still invoked */
         }
-        if (!batch) {
-            batch = got;
+        /* One answer may hold a message twice when its visibility ran out while the poll was held. */
+        bool first = !batch;
+        if (first && !(batch = cJSON_CreateArray())) {
+            cJSON_Delete(got);
+            return NULL;
+        }
+        cJSON *m;
+        while ((m = cJSON_DetachItemFromArray(got, 0)) != NULL)
+            add_unique(batch, m);
+        cJSON_Delete(got);
+        if (first) {
             if (cJSON_GetArraySize(batch) == 0 || cfg->sqs_window_s <= 0)
                 return batch;
             window_end = vz_monotonic_ms() + cfg->sqs_window_s * 1000.0;
-        } else {
-            cJSON *m;
-            while ((m = cJSON_DetachItemFromArray(got, 0)) != NULL)
-                add_unique(batch, m);
-            cJSON_Delete(got);
         }
         if (cJSON_GetArraySize(batch) >= cfg->sqs_batch || vz_monotonic_ms() >= window_end || is_stopping())
             return batch;
