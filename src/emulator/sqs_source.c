@@ -45,6 +45,7 @@ typedef struct source {
     vz_sqs_client *sqs;
     const char *url;   /* the queue's URL (owned by the client's cache) */
     char arn[256];     /* the queue's ARN */
+    int visibility_s;  /* visibility timeout of a receive: the option, else the queue's */
     char region[64];
 } source;
 
@@ -216,8 +217,9 @@ static bool connect_queue(source *s)
         cJSON *attrs = NULL;
         if (vz_sqs_client_queue_url(s->sqs, s->queue, &s->url, &err) == VZ_OK &&
             vz_sqs_client_attributes(s->sqs, s->url, &attrs, &err) == VZ_OK) {
-            const char *arn = str(attrs, "QueueArn");
+            const char *arn = str(attrs, "QueueArn"), *vis = str(attrs, "VisibilityTimeout");
             snprintf(s->arn, sizeof s->arn, "%s", arn ? arn : "");
+            s->visibility_s = s->cfg->sqs_visibility_s >= 0 ? s->cfg->sqs_visibility_s : vis ? atoi(vis) : 30;
             cJSON_Delete(attrs);
             if (!arn) {
                 vz_log(VZ_LOG_ERROR, NULL, "emulator: queue %s has no QueueArn attribute", s->queue);
@@ -262,11 +264,15 @@ static cJSON *receive_batch(source *s)
 {
     const emu_config *cfg = s->cfg;
     cJSON *batch = NULL;
-    double window_end = 0;
+    double window_end = 0, started = vz_monotonic_ms();
     vz_error err = {{0}, {0}};
     for (;;) {
         int have = batch ? cJSON_GetArraySize(batch) : 0;
-        int wait = batch ? 1 : cfg->sqs_wait_s;
+        /* Within the window, short polls: a long poll that ends empty can, in local-aws-sqs, still take a
+         * message later (its receive count goes up, nobody gets it). */
+        int wait = batch ? 0 : cfg->sqs_wait_s;
+        if (batch)
+            pause_ms(100);
         cJSON *got = NULL;
         if (vz_sqs_client_receive(s->sqs, s->url, cfg->sqs_batch - have, wait, cfg->sqs_visibility_s, &got, &err) !=
             VZ_OK) {
@@ -288,7 +294,13 @@ static cJSON *receive_batch(source *s)
         if (first) {
             if (cJSON_GetArraySize(batch) == 0 || cfg->sqs_window_s <= 0)
                 return batch;
+            /* Never hold what was received past its visibility timeout (less a margin to invoke): a server may
+             * answer a long poll late (local-aws-sqs holds it to the end), and the messages would be received
+             * again while still in this batch. */
             window_end = vz_monotonic_ms() + cfg->sqs_window_s * 1000.0;
+            double limit = started + s->visibility_s * 1000.0 - 500.0;
+            if (window_end > limit)
+                window_end = limit;
         }
         if (cJSON_GetArraySize(batch) >= cfg->sqs_batch || vz_monotonic_ms() >= window_end || is_stopping())
             return batch;
