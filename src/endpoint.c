@@ -27,15 +27,15 @@ typedef struct request {
     const cJSON *headers; /* object of header → string, any letter case */
     const char *body;     /* as sent in the event (maybe base64), or NULL */
     size_t body_len;
-    bool base64;          /* isBase64Encoded */
+    bool base64; /* isBase64Encoded */
 } request;
 
 typedef struct answer {
     int status;
-    char message[512];        /* the "message" of the JSON body */
-    char event_name[96];      /* the name, once known to be well formed; else "" */
-    size_t body_bytes;        /* decoded body size, once known */
-    char message_id[128];     /* SQS MessageId when queued */
+    char message[512];    /* the "message" of the JSON body */
+    char event_name[96];  /* the name, once known to be well formed; else "" */
+    size_t body_bytes;    /* decoded body size, once known */
+    char message_id[128]; /* SQS MessageId when queued */
 } answer;
 
 static const char *str_item(const cJSON *o, const char *key)
@@ -100,8 +100,7 @@ bool vz_endpoint_secret_equal(const char *given, size_t given_len, const char *s
 
 static bool name_char(char ch)
 {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
-           ch == '-';
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
 }
 
 int vz_endpoint_check_name(const char *name, const char *queue_prefix, char *why, size_t why_len)
@@ -114,8 +113,8 @@ int vz_endpoint_check_name(const char *name, const char *queue_prefix, char *why
     }
     size_t n = strlen(name), plen = strlen(queue_prefix);
     if (plen + n > VZ_SQS_MAX_QUEUE_NAME) {
-        snprintf(why, why_len, "the event name is %zu characters; with the prefix a queue name takes at most %d",
-                 n, VZ_SQS_MAX_QUEUE_NAME);
+        snprintf(why, why_len, "the event name is %zu characters; with the prefix a queue name takes at most %d", n,
+                 VZ_SQS_MAX_QUEUE_NAME);
         return 400;
     }
     for (size_t i = 0; i < n; i++) {
@@ -164,8 +163,8 @@ static bool valid_utf8(const unsigned char *s, size_t n)
                 return false;
             cp = cp << 6 | (s[i + j] & 0x3f);
         }
-        if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
+        if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff) ||
+            cp == 0xfffe || cp == 0xffff)
             return false;
         i += k + 1;
     }
@@ -271,8 +270,8 @@ static void check_body(const vz_context *ctx, const char *queue_prefix, const re
     a->body_bytes = len;
     if (len > VZ_SQS_MAX_MESSAGE_BYTES) {
         a->status = 413;
-        snprintf(a->message, sizeof a->message, "Payload Too Large: the body is %zu bytes, SQS takes at most %u",
-                 len, VZ_SQS_MAX_MESSAGE_BYTES);
+        snprintf(a->message, sizeof a->message, "Payload Too Large: the body is %zu bytes, SQS takes at most %u", len,
+                 VZ_SQS_MAX_MESSAGE_BYTES);
     } else if (!valid_utf8((const unsigned char *)body, len) || !is_json_object(body, len)) {
         a->status = 400;
         snprintf(a->message, sizeof a->message, "Bad Request: the body is not a JSON object in UTF-8");

@@ -41,14 +41,14 @@ typedef struct rt {
     const vz_runtime_config *cfg;
     vz_runtime_stats *stats;
     CURL *curl;
-    char errbuf[CURL_ERROR_SIZE];  /* curl's text for the last transport error */
-    char base[300];                /* "http://host:port/2018-06-01" */
-    char *body;                    /* the last answer's body, reused across calls */
+    char errbuf[CURL_ERROR_SIZE]; /* curl's text for the last transport error */
+    char base[300];               /* "http://host:port/2018-06-01" */
+    char *body;                   /* the last answer's body, reused across calls */
     size_t body_len, body_cap;
-    bool body_overflow;            /* the answer was larger than MAX_EVENT_BYTES */
-    bool in_next;                  /* the transfer is /next: parse headers, SIGTERM aborts it */
-    vz_arena arena;                /* per-invocation memory, reset after each answer */
-    vz_runtime_invocation inv;     /* headers of the current /next answer */
+    bool body_overflow;        /* the answer was larger than MAX_EVENT_BYTES */
+    bool in_next;              /* the transfer is /next: parse headers, SIGTERM aborts it */
+    vz_arena arena;            /* per-invocation memory, reset after each answer */
+    vz_runtime_invocation inv; /* headers of the current /next answer */
 } rt;
 
 /* ---- small pure helpers (unit-tested) ---- */
@@ -392,8 +392,9 @@ static post_result post(rt *r, const char *path, const char *body, size_t len, c
         return POST_TOO_LARGE;
     }
     if (code >= 500) {
-        vz_log(VZ_LOG_FATAL, NULL, "the Runtime API answered %ld to %s: %s; exiting so that Lambda restarts the runtime",
-               code, what, answer_excerpt(r));
+        vz_log(VZ_LOG_FATAL, NULL,
+               "the Runtime API answered %ld to %s: %s; exiting so that Lambda restarts the runtime", code, what,
+               answer_excerpt(r));
         return POST_FATAL;
     }
     vz_log(VZ_LOG_ERROR, NULL, "the Runtime API answered %ld to %s: %s; not repeating it, going on with the next event",
@@ -430,8 +431,10 @@ static post_result post_error(rt *r, const char *path, const vz_error *err_in)
     vz_error err = *err_in;
     if (!vz_runtime_error_type_valid(err.type)) {
         if (err.type[0])
-            vz_log(VZ_LOG_WARN, NULL, "error type \"%.60s\" is not of the form Runtime.Xxx or Function.Xxx; "
-                                      "reporting Runtime.Unknown", err.type);
+            vz_log(VZ_LOG_WARN, NULL,
+                   "error type \"%.60s\" is not of the form Runtime.Xxx or Function.Xxx; "
+                   "reporting Runtime.Unknown",
+                   err.type);
         snprintf(err.type, sizeof err.type, "Runtime.Unknown");
     }
     utf8_scrub(err.message);
@@ -464,16 +467,19 @@ static call_result next(rt *r)
         if (code == 200 && r->inv.request_id)
             return CALL_OK;
         if (code == 200) {
-            vz_log(VZ_LOG_ERROR, NULL, "the Runtime API sent an event of %zu bytes without "
-                                       "Lambda-Runtime-Aws-Request-Id; it cannot be answered, asking for the next",
+            vz_log(VZ_LOG_ERROR, NULL,
+                   "the Runtime API sent an event of %zu bytes without "
+                   "Lambda-Runtime-Aws-Request-Id; it cannot be answered, asking for the next",
                    r->body_len);
         } else if (code >= 500) {
-            vz_log(VZ_LOG_FATAL, NULL, "the Runtime API at %s answered %ld to GET /next: %s; exiting so that "
-                                       "Lambda restarts the runtime", r->cfg->api, code, answer_excerpt(r));
+            vz_log(VZ_LOG_FATAL, NULL,
+                   "the Runtime API at %s answered %ld to GET /next: %s; exiting so that "
+                   "Lambda restarts the runtime",
+                   r->cfg->api, code, answer_excerpt(r));
             return CALL_FATAL;
         } else {
-            vz_log(VZ_LOG_ERROR, NULL, "the Runtime API at %s answered %ld to GET /next: %s; asking again",
-                   r->cfg->api, code, answer_excerpt(r));
+            vz_log(VZ_LOG_ERROR, NULL, "the Runtime API at %s answered %ld to GET /next: %s; asking again", r->cfg->api,
+                   code, answer_excerpt(r));
         }
         /* A /next that keeps refusing would spin: pause as for transport errors, and give up as they do. */
         if (refused >= r->cfg->max_attempts) {
@@ -483,6 +489,48 @@ static call_result next(rt *r)
         if (!pause_ms(vz_runtime_backoff_ms(refused + 1, r->cfg->backoff_ms)))
             return CALL_STOP;
     }
+}
+
+/* _X_AMZN_TRACE_ID lives in a buffer of ours handed to putenv(): glibc's setenv() keeps every value
+ * ever set for the life of the process, which would grow memory with each new trace id. */
+static struct {
+    char *buf;
+    size_t cap;
+} g_trace_env;
+
+static void trace_env_set(const char *value)
+{
+    static const char name[] = "_X_AMZN_TRACE_ID=";
+    if (!value) {
+        unsetenv("_X_AMZN_TRACE_ID");
+        return;
+    }
+    size_t need = sizeof name + strlen(value);
+    if (need > g_trace_env.cap) {
+        size_t cap = need < 256 ? 256 : need;
+        char *nb = malloc(cap);
+        if (!nb) {
+            unsetenv("_X_AMZN_TRACE_ID");
+            return;
+        }
+        snprintf(nb, cap, "%s%s", name, value);
+        putenv(nb); /* environ now points at nb; the old buffer is no longer referenced */
+        free(g_trace_env.buf);
+        g_trace_env.buf = nb;
+        g_trace_env.cap = cap;
+        return;
+    }
+    unsetenv("_X_AMZN_TRACE_ID"); /* edit the buffer while environ does not point at it */
+    snprintf(g_trace_env.buf, g_trace_env.cap, "%s%s", name, value);
+    putenv(g_trace_env.buf);
+}
+
+static void trace_env_free(void)
+{
+    unsetenv("_X_AMZN_TRACE_ID");
+    free(g_trace_env.buf);
+    g_trace_env.buf = NULL;
+    g_trace_env.cap = 0;
 }
 
 static void log_invocation(const rt *r)
@@ -505,10 +553,7 @@ static bool invoke(rt *r, const vz_batch_options *opts)
 {
     const vz_runtime_invocation *v = &r->inv;
     vz_log_set_request_id(v->request_id);
-    if (v->trace_id)
-        setenv("_X_AMZN_TRACE_ID", v->trace_id, 1);
-    else
-        unsetenv("_X_AMZN_TRACE_ID");
+    trace_env_set(v->trace_id);
     if (!v->deadline_ms)
         vz_log(VZ_LOG_WARN, NULL, "no usable Lambda-Runtime-Deadline-Ms header: running without a deadline");
     log_invocation(r);
@@ -533,7 +578,7 @@ static bool invoke(rt *r, const vz_batch_options *opts)
         if (pr == POST_ACCEPTED && r->stats)
             r->stats->errors++;
     }
-    unsetenv("_X_AMZN_TRACE_ID");
+    trace_env_set(NULL);
     vz_log_set_request_id(NULL);
     vz_arena_reset(&r->arena);
     return pr != POST_FATAL;
@@ -584,6 +629,7 @@ static int run(const vz_runtime_config *cfg, const vz_error *config_err, vz_runt
                    stats ? stats->invocations : 0);
     }
     vz_handlers_shutdown();
+    trace_env_free();
     rt_close(&r);
     vz_log_flush();
     return rc;

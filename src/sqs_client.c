@@ -24,17 +24,17 @@ typedef struct queue_entry {
 } queue_entry;
 
 struct vz_sqs_client {
-    CURL *curl;          /* one handle, one keep-alive connection */
-    char *endpoint;      /* base URL, no trailing slash */
-    char *region;        /* signing region */
-    char *userpwd;       /* "key:secret" for CURLOPT_USERPWD; wiped on free */
-    char *token_header;  /* "X-Amz-Security-Token: ..." or NULL */
-    char sigv4[128];     /* "aws:amz:<region>:sqs" */
-    long timeout_ms;     /* default request cap */
-    const int *cancel;   /* abandon requests when non-zero, or NULL */
+    CURL *curl;         /* one handle, one keep-alive connection */
+    char *endpoint;     /* base URL, no trailing slash */
+    char *region;       /* signing region */
+    char *userpwd;      /* "key:secret" for CURLOPT_USERPWD; wiped on free */
+    char *token_header; /* "X-Amz-Security-Token: ..." or NULL */
+    char sigv4[128];    /* "aws:amz:<region>:sqs" */
+    long timeout_ms;    /* default request cap */
+    const int *cancel;  /* abandon requests when non-zero, or NULL */
     queue_entry queues[QUEUE_CACHE_SIZE];
     size_t nqueues;
-    size_t next_evict;   /* round-robin slot to reuse when the cache is full */
+    size_t next_evict; /* round-robin slot to reuse when the cache is full */
 };
 
 typedef struct buffer {
@@ -209,8 +209,8 @@ static vz_status answer_error(const char *action, long http, const buffer *b, vz
     /* A signature error's message quotes the canonical request, headers (the session token) included. */
     if (strstr(code, "Signature"))
         msg = NULL;
-    vz_error_set(err, code, "SQS %s answered HTTP %ld: %s%s%s", action, http, code,
-                 cJSON_IsString(msg) ? ": " : "", cJSON_IsString(msg) ? msg->valuestring : "");
+    vz_error_set(err, code, "SQS %s answered HTTP %ld: %s%s%s", action, http, code, cJSON_IsString(msg) ? ": " : "",
+                 cJSON_IsString(msg) ? msg->valuestring : "");
     vz_status st = strstr(code, "NonExistentQueue") || strstr(code, "QueueDoesNotExist") ? VZ_ENOTFOUND : VZ_EIO;
     cJSON_Delete(doc);
     return st;
@@ -275,8 +275,8 @@ vz_status vz_sqs_client_call(vz_sqs_client *c, const char *action, const cJSON *
     } else {
         *resp = b.data ? cJSON_ParseWithLength(b.data, b.len) : cJSON_CreateObject();
         if (!*resp) {
-            vz_error_set(err, "SQS.BadAnswer", "SQS %s answered 200 with a body that is not JSON (%zu bytes)",
-                         action, b.len);
+            vz_error_set(err, "SQS.BadAnswer", "SQS %s answered 200 with a body that is not JSON (%zu bytes)", action,
+                         b.len);
             st = VZ_EIO;
         }
     }
@@ -323,8 +323,8 @@ static const char *cache_put(vz_sqs_client *c, const char *name, const char *url
 }
 
 /* Take the "QueueUrl" string out of an answer and cache it under name. */
-static vz_status cache_answer(vz_sqs_client *c, const char *action, const char *name, cJSON *resp,
-                              const char **url, vz_error *err)
+static vz_status cache_answer(vz_sqs_client *c, const char *action, const char *name, cJSON *resp, const char **url,
+                              vz_error *err)
 {
     const cJSON *u = cJSON_GetObjectItemCaseSensitive(resp, "QueueUrl");
     const char *cached = cJSON_IsString(u) ? cache_put(c, name, u->valuestring) : NULL;
@@ -463,8 +463,8 @@ vz_status vz_sqs_client_receive(vz_sqs_client *c, const char *url, int max, int 
     return VZ_OK;
 }
 
-vz_status vz_sqs_client_delete_batch(vz_sqs_client *c, const char *url, const char *const *receipt_handles,
-                                     size_t n, vz_error *err)
+vz_status vz_sqs_client_delete_batch(vz_sqs_client *c, const char *url, const char *const *receipt_handles, size_t n,
+                                     vz_error *err)
 {
     if (n == 0)
         return VZ_OK;

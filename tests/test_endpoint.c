@@ -38,8 +38,8 @@ static int run_event(cJSON *ev, char *msg, size_t n)
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(resp, "statusCode");
     assert_true(cJSON_IsNumber(code));
     assert_int_equal(code->valueint, res.http_status);
-    const cJSON *ctype = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(resp, "headers"),
-                                                          "content-type");
+    const cJSON *ctype =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(resp, "headers"), "content-type");
     assert_string_equal(ctype->valuestring, "application/json");
     cJSON *body = cJSON_Parse(cJSON_GetObjectItemCaseSensitive(resp, "body")->valuestring);
     assert_non_null(body);

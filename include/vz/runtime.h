@@ -34,11 +34,11 @@
 #define VZ_RUNTIME_MAX_BACKOFF_MS 5000
 
 typedef struct vz_runtime_config {
-    char api[256];            /* AWS_LAMBDA_RUNTIME_API: "host:port" */
-    char host[256];           /* the host part, for CURLOPT_NOPROXY */
-    long connect_timeout_ms;  /* VZ_RUNTIME_CONNECT_TIMEOUT_MS */
-    int max_attempts;         /* VZ_RUNTIME_MAX_ATTEMPTS: tries of one call before giving up */
-    long backoff_ms;          /* VZ_RUNTIME_BACKOFF_MS: first pause between tries, doubled each time */
+    char api[256];           /* AWS_LAMBDA_RUNTIME_API: "host:port" */
+    char host[256];          /* the host part, for CURLOPT_NOPROXY */
+    long connect_timeout_ms; /* VZ_RUNTIME_CONNECT_TIMEOUT_MS */
+    int max_attempts;        /* VZ_RUNTIME_MAX_ATTEMPTS: tries of one call before giving up */
+    long backoff_ms;         /* VZ_RUNTIME_BACKOFF_MS: first pause between tries, doubled each time */
 } vz_runtime_config;
 
 /* What one /next answer said about the invocation (strings owned by the runtime's arena). */

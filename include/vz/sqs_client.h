@@ -79,8 +79,8 @@ vz_status vz_sqs_client_receive(vz_sqs_client *c, const char *url, int max, int 
                                 cJSON **messages, vz_error *err);
 
 /* DeleteMessageBatch of `n` receipt handles (at most 10) on the queue at `url`; VZ_EIO if any entry failed. */
-vz_status vz_sqs_client_delete_batch(vz_sqs_client *c, const char *url, const char *const *receipt_handles,
-                                     size_t n, vz_error *err);
+vz_status vz_sqs_client_delete_batch(vz_sqs_client *c, const char *url, const char *const *receipt_handles, size_t n,
+                                     vz_error *err);
 
 /* GetQueueAttributes All on the queue at `url`; *attributes is the "Attributes" object, caller owns it. */
 vz_status vz_sqs_client_attributes(vz_sqs_client *c, const char *url, cJSON **attributes, vz_error *err);

@@ -31,6 +31,7 @@ static struct {
     bool stopping;
     pid_t pid;        /* started and not reaped yet, 0 when none */
     unsigned starts;  /* runtimes started so far */
+    int64_t grace_ms; /* at stop: how long the runtime gets between SIGTERM and SIGKILL */
 } c = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static void set_default(const char *name, const char *value)
@@ -90,10 +91,36 @@ static void start_runtime(void)
     emu_core_runtime_started((int)pid); /* before the reaper can see it exit */
     pthread_cond_broadcast(&c.cv);
     pthread_mutex_unlock(&c.mu);
-    vz_log(VZ_LOG_INFO, NULL, "emulator: started runtime pid %d (start %u): %s", (int)pid, c.starts,
-           c.cfg->command[0]);
+    vz_log(VZ_LOG_INFO, NULL, "emulator: started runtime pid %d (start %u): %s", (int)pid, c.starts, c.cfg->command[0]);
 }
 
+/* SIGTERM the runtime, SIGKILL it after grace_ms, and wait for the reaper to see it gone. */
+static void terminate_runtime(int64_t grace_ms)
+{
+    pthread_mutex_lock(&c.mu);
+    pid_t pid = c.pid;
+    pthread_mutex_unlock(&c.mu);
+    if (pid <= 0)
+        return;
+    kill(pid, SIGTERM);
+    double until = vz_monotonic_ms() + (double)grace_ms;
+    for (;;) {
+        pthread_mutex_lock(&c.mu);
+        bool gone = c.pid != pid;
+        pthread_mutex_unlock(&c.mu);
+        if (gone)
+            return;
+        if (vz_monotonic_ms() > until) {
+            vz_log(VZ_LOG_WARN, NULL, "emulator: runtime pid %d ignored SIGTERM for %lld ms; killing it", (int)pid,
+                   (long long)grace_ms);
+            kill(pid, SIGKILL);
+            until = vz_monotonic_ms() + 600000.0;
+        }
+        usleep(10000);
+    }
+}
+
+/* The supervisor also stops the runtime: PR_SET_PDEATHSIG fires when the thread that forked it exits. */
 static void *supervisor_main(void *arg)
 {
     (void)arg;
@@ -101,9 +128,12 @@ static void *supervisor_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&c.mu);
         bool stop = c.stopping;
+        int64_t grace = c.grace_ms;
         pthread_mutex_unlock(&c.mu);
-        if (stop)
+        if (stop) {
+            terminate_runtime(grace);
             break;
+        }
         if (emu_core_wants_runtime())
             start_runtime();
         int victim = emu_core_supervise(200);
@@ -165,29 +195,9 @@ void emu_child_stop(int64_t grace_ms)
 {
     pthread_mutex_lock(&c.mu);
     c.stopping = true;
+    c.grace_ms = grace_ms;
     pthread_cond_broadcast(&c.cv);
     pthread_mutex_unlock(&c.mu);
-    pthread_join(c.supervisor, NULL); /* no new start after this */
-    pthread_mutex_lock(&c.mu);
-    pid_t pid = c.pid;
-    pthread_mutex_unlock(&c.mu);
-    if (pid > 0) {
-        kill(pid, SIGTERM);
-        double until = vz_monotonic_ms() + (double)grace_ms;
-        for (;;) {
-            pthread_mutex_lock(&c.mu);
-            bool gone = c.pid == 0;
-            pthread_mutex_unlock(&c.mu);
-            if (gone)
-                break;
-            if (vz_monotonic_ms() > until) {
-                vz_log(VZ_LOG_WARN, NULL, "emulator: runtime pid %d ignored SIGTERM for %lld ms; killing it",
-                       (int)pid, (long long)grace_ms);
-                kill(pid, SIGKILL);
-                until = vz_monotonic_ms() + 60000.0;
-            }
-            usleep(10000);
-        }
-    }
+    pthread_join(c.supervisor, NULL);
     pthread_join(c.reaper, NULL);
 }

@@ -28,8 +28,8 @@
 #include "vz/log.h"
 
 typedef struct inv {
-    struct inv *next;   /* queue link */
-    emu_next n;         /* what the runtime is given */
+    struct inv *next; /* queue link */
+    emu_next n;       /* what the runtime is given */
     bool done;
     emu_result *result; /* the invoker's, filled on completion */
     double t0;
@@ -43,18 +43,18 @@ static struct {
     inv *head, *tail;            /* queued, not yet handed out */
     inv *running;                /* handed to the runtime, not answered */
     bool stopping;
-    uint64_t gen;                /* runtime generation, bumped at each exit */
-    int pid;                     /* the runtime now running, 0 when none */
-    bool initialised;            /* that runtime has asked for an event */
-    bool killed;                 /* we killed it (timeout): its exit fails nothing else */
-    char *init_body;             /* pending init error document, or NULL */
+    uint64_t gen;     /* runtime generation, bumped at each exit */
+    int pid;          /* the runtime now running, 0 when none */
+    bool initialised; /* that runtime has asked for an event */
+    bool killed;      /* we killed it (timeout): its exit fails nothing else */
+    char *init_body;  /* pending init error document, or NULL */
     size_t init_len;
     char init_type[80];
 } g = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static const char *const fault_names[EMU_FAULT_COUNT] = {
-    "next-500",     "next-403",  "next-drop", "response-400", "response-403", "response-500",
-    "response-drop", "error-400", "error-403", "error-500",   "no-trace-id",
+    "next-500",      "next-403",  "next-drop", "response-400", "response-403", "response-500",
+    "response-drop", "error-400", "error-403", "error-500",    "no-trace-id",
 };
 
 const char *emu_fault_name(emu_fault f)
@@ -173,6 +173,7 @@ int emu_invoke(const emu_request *req, emu_result *out)
         random_hex(b, 16);
         snprintf(v->n.trace_id, sizeof v->n.trace_id, "Root=1-%08llx-%s;Parent=%s;Sampled=0",
                  (unsigned long long)(vz_now_ms() / 1000), a, b);
+        v->n.trace_generated = true;
     }
     v->n.client_context = dup_or_null(req->client_context);
     v->n.cognito_identity = dup_or_null(req->cognito_identity);
@@ -195,14 +196,18 @@ int emu_invoke(const emu_request *req, emu_result *out)
         else
             g.head = v;
         g.tail = v;
+        size_t waiting = 0;
+        for (const inv *w = g.head; w; w = w->next)
+            waiting++;
+        vz_log(VZ_LOG_DEBUG, NULL, "emulator: invocation %s queued (%zu waiting)", v->n.request_id, waiting);
         pthread_cond_broadcast(&g.cv);
     }
     while (!v->done)
         pthread_cond_wait(&g.cv, &g.mu);
     pthread_mutex_unlock(&g.mu);
     vz_log(VZ_LOG_INFO, NULL, "emulator: invocation %s %s%s%s in %.1f ms (%zu-byte answer)", out->request_id,
-           out->outcome == EMU_SUCCEEDED ? "succeeded" : "failed", out->error_type[0] ? " with " : "",
-           out->error_type, out->duration_ms, out->len);
+           out->outcome == EMU_SUCCEEDED ? "succeeded" : "failed", out->error_type[0] ? " with " : "", out->error_type,
+           out->duration_ms, out->len);
     emu_next_free(&v->n);
     free(v);
     return 0;

@@ -29,43 +29,44 @@
 
 #include <microhttpd.h>
 
-#define EMU_MAX_SQS_QUEUES 8   /* event source mappings one emulator runs */
+#define EMU_MAX_SQS_QUEUES 8     /* event source mappings one emulator runs */
 #define EMU_MAX_PAYLOAD 6291556u /* Lambda's 6 MB synchronous payload limit, as the RIE counts it */
 
 /* ---- configuration (filled by main.c before emu_start) ---- */
 
 /* Failures the emulator can inject, for the integration tests only (--test-fault NAME[:COUNT]). */
 typedef enum emu_fault {
-    EMU_FAULT_NEXT_500,       /* GET /next answers 500 */
-    EMU_FAULT_NEXT_403,       /* GET /next answers 403 */
-    EMU_FAULT_NEXT_DROP,      /* GET /next: connection closed without an answer */
-    EMU_FAULT_RESPONSE_400,   /* POST .../response answers 400 (the invocation fails with Emulator.TestFault) */
-    EMU_FAULT_RESPONSE_403,   /* POST .../response answers 403 (likewise) */
-    EMU_FAULT_RESPONSE_500,   /* POST .../response answers 500 (likewise) */
-    EMU_FAULT_RESPONSE_DROP,  /* POST .../response: connection closed, nothing recorded */
-    EMU_FAULT_ERROR_400,      /* POST .../error answers 400 (the invocation fails with Emulator.TestFault) */
-    EMU_FAULT_ERROR_403,      /* likewise 403 */
-    EMU_FAULT_ERROR_500,      /* likewise 500 */
-    EMU_FAULT_NO_TRACE_ID,    /* /next sends no Lambda-Runtime-Trace-Id */
+    EMU_FAULT_NEXT_500,      /* GET /next answers 500 */
+    EMU_FAULT_NEXT_403,      /* GET /next answers 403 */
+    EMU_FAULT_NEXT_DROP,     /* GET /next: connection closed without an answer */
+    EMU_FAULT_RESPONSE_400,  /* POST .../response answers 400 (the invocation fails with Emulator.TestFault) */
+    EMU_FAULT_RESPONSE_403,  /* POST .../response answers 403 (likewise) */
+    EMU_FAULT_RESPONSE_500,  /* POST .../response answers 500 (likewise) */
+    EMU_FAULT_RESPONSE_DROP, /* POST .../response: connection closed, nothing recorded */
+    EMU_FAULT_ERROR_400,     /* POST .../error answers 400 (the invocation fails with Emulator.TestFault) */
+    EMU_FAULT_ERROR_403,     /* likewise 403 */
+    EMU_FAULT_ERROR_500,     /* likewise 500 */
+    EMU_FAULT_NO_TRACE_ID,   /* invocations without X-Amzn-Trace-Id get no Lambda-Runtime-Trace-Id
+                                (instead of a generated one) */
     EMU_FAULT_COUNT
 } emu_fault;
 
 typedef struct emu_config {
-    unsigned port;              /* invoke front port (0 = any free one) */
-    const char *bind;           /* address of both servers, "127.0.0.1" */
-    int64_t timeout_ms;         /* function timeout (AWS_LAMBDA_FUNCTION_TIMEOUT / --timeout) */
-    size_t max_event_bytes;     /* largest invoke body accepted (default EMU_MAX_PAYLOAD) */
-    char *const *command;       /* the runtime command and its arguments, NULL-terminated */
-    int faults[EMU_FAULT_COUNT];/* remaining injections per fault; -1 = always */
-    const char *port_file;      /* when set, "INVOKE_PORT RUNTIME_PORT\n" is written there once listening */
-    int url_port;               /* function URL front (url_front.c): -1 = off, 0 = any free port */
-    const char *url_port_file;  /* when set, the function URL port ("PORT\n") is written there once listening */
+    unsigned port;               /* invoke front port (0 = any free one) */
+    const char *bind;            /* address of both servers, "127.0.0.1" */
+    int64_t timeout_ms;          /* function timeout (AWS_LAMBDA_FUNCTION_TIMEOUT / --timeout) */
+    size_t max_event_bytes;      /* largest invoke body accepted (default EMU_MAX_PAYLOAD) */
+    char *const *command;        /* the runtime command and its arguments, NULL-terminated */
+    int faults[EMU_FAULT_COUNT]; /* remaining injections per fault; -1 = always */
+    const char *port_file;       /* when set, "INVOKE_PORT RUNTIME_PORT\n" is written there once listening */
+    int url_port;                /* function URL front (url_front.c): -1 = off, 0 = any free port */
+    const char *url_port_file;   /* when set, the function URL port ("PORT\n") is written there once listening */
     const char *sqs_queues[EMU_MAX_SQS_QUEUES]; /* SQS event source mappings (sqs_source.c): queues polled */
-    int sqs_nqueues;            /* how many of sqs_queues are set */
-    int sqs_batch;              /* records per invocation, 1..10 */
-    double sqs_window_s;        /* batching window: keep receiving up to this long to fill a batch (0 = none) */
-    int sqs_wait_s;             /* ReceiveMessage long polling, 0..20 s */
-    int sqs_visibility_s;       /* visibility timeout asked at receive; -1 = the queue's own */
+    int sqs_nqueues;                            /* how many of sqs_queues are set */
+    int sqs_batch;                              /* records per invocation, 1..10 */
+    double sqs_window_s;  /* batching window: keep receiving up to this long to fill a batch (0 = none) */
+    int sqs_wait_s;       /* ReceiveMessage long polling, 0..20 s */
+    int sqs_visibility_s; /* visibility timeout asked at receive; -1 = the queue's own */
 } emu_config;
 
 /* The fault's --test-fault name ("next-500"), or NULL past the end. */
@@ -74,7 +75,7 @@ const char *emu_fault_name(emu_fault f);
 /* ---- the invocation API (core.c) ---- */
 
 typedef struct emu_request {
-    const char *payload;          /* the event, `len` bytes (copied) */
+    const char *payload; /* the event, `len` bytes (copied) */
     size_t len;
     const char *trace_id;         /* X-Amzn-Trace-Id to pass on, or NULL to generate one */
     const char *client_context;   /* Lambda-Runtime-Client-Context to pass on, or NULL */
@@ -90,11 +91,11 @@ typedef enum emu_outcome {
 
 typedef struct emu_result {
     emu_outcome outcome;
-    char request_id[40];  /* the Lambda request id given to the invocation */
-    char error_type[80];  /* for errors: "Function.InvalidEvent", "Runtime.ExitError", "Sandbox.Timedout", ... */
-    char *body;           /* malloc'd, `len` bytes + NUL; free with emu_result_free */
+    char request_id[40]; /* the Lambda request id given to the invocation */
+    char error_type[80]; /* for errors: "Function.InvalidEvent", "Runtime.ExitError", "Sandbox.Timedout", ... */
+    char *body;          /* malloc'd, `len` bytes + NUL; free with emu_result_free */
     size_t len;
-    double duration_ms;   /* from queueing to outcome */
+    double duration_ms; /* from queueing to outcome */
 } emu_result;
 
 /* Queue one invocation and block until it has an outcome; thread-safe. Returns 0, or -1 when out of memory. */
@@ -109,6 +110,7 @@ typedef struct emu_next {
     char request_id[40];
     char invocation_id[40];
     char trace_id[128];
+    bool trace_generated; /* trace_id was made up by the emulator, not given by the invoker */
     char *client_context, *cognito_identity, *tenant_id; /* malloc'd or NULL */
     int64_t deadline_ms;
     char *event; /* malloc'd copy of the payload */

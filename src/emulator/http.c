@@ -7,6 +7,8 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,6 +99,16 @@ enum MHD_Result emu_http_error(struct MHD_Connection *c, unsigned status, const 
     return emu_http_answer(c, status, "application/json", s, strlen(s));
 }
 
+/* libmicrohttpd's own messages ("closing connection" after a deliberate drop) at DEBUG level. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    vz_log(VZ_LOG_DEBUG, NULL, "emulator: libmicrohttpd: %s", msg);
+}
+
 struct MHD_Daemon *emu_http_start(const char *bind, unsigned port, MHD_AccessHandlerCallback handler, void *cls,
                                   unsigned *bound)
 {
@@ -108,10 +120,11 @@ struct MHD_Daemon *emu_http_start(const char *bind, unsigned port, MHD_AccessHan
         vz_log(VZ_LOG_ERROR, NULL, "emulator: %s is not an IPv4 address", bind);
         return NULL;
     }
-    struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL,
-        NULL, handler, cls, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
-        emu_http_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0, MHD_OPTION_END);
+    struct MHD_Daemon *d =
+        MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+                         (uint16_t)port, NULL, NULL, handler, cls, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, emu_http_completed,
+                         NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0, MHD_OPTION_END);
     if (!d)
         return NULL;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);

@@ -17,32 +17,32 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: vz-emulator [--port N] [--timeout SECONDS] [--max-event-bytes N] [--port-file PATH]\n"
-            "                   [--url-port N] [--url-port-file PATH]\n"
-            "                   [--sqs-queue NAME]... [--sqs-batch N] [--sqs-wait S] [--sqs-visibility S] [--sqs-window S]\n"
-            "                   [--test-fault NAME[:COUNT]]... -- COMMAND [ARGS...]\n"
-            "\n"
-            "A local stand-in for AWS Lambda, compatible with the Runtime Interface Emulator: runs COMMAND\n"
-            "with AWS_LAMBDA_RUNTIME_API pointing at its own Runtime API, and takes invocations on\n"
-            "  POST http://127.0.0.1:PORT/2015-03-31/functions/function/invocations   (PORT default 8080)\n"
-            "\n"
-            "  --port N             invoke port; 0 picks a free one (see --port-file)\n"
-            "  --timeout SECONDS    function timeout (default AWS_LAMBDA_FUNCTION_TIMEOUT, else 300)\n"
-            "  --max-event-bytes N  largest event accepted (default 6291556, Lambda's limit)\n"
-            "  --port-file PATH     write \"INVOKE_PORT RUNTIME_API_PORT\" there once listening\n"
-            "  --url-port N         also serve a function URL on this port (0 = a free one): any HTTP request\n"
-            "                       becomes a payload 2.0 event, the response object the HTTP answer\n"
-            "  --url-port-file PATH write the function URL port there once listening\n"
-            "  --sqs-queue NAME     event source mapping: poll this queue (AWS_ENDPOINT_URL_SQS, AWS_REGION and\n"
-            "                       credentials from the environment), invoke with each batch, delete what\n"
-            "                       succeeded, leave batchItemFailures for redelivery (repeat: up to 8 queues)\n"
-            "  --sqs-batch N        batch size, 1..10 (default 10)\n"
-            "  --sqs-wait S         long polling seconds, 0..20 (default 20)\n"
-            "  --sqs-visibility S   visibility timeout asked at each receive (default: the queue's)\n"
-            "  --sqs-window S       batching window: keep receiving up to S seconds to fill a batch (default 0)\n"
-            "  --test-fault F[:N]   FOR TESTS ONLY: inject failure F (N times, default always):\n"
-            "                       ");
+    fprintf(out, "usage: vz-emulator [--port N] [--timeout SECONDS] [--max-event-bytes N] [--port-file PATH]\n"
+                 "                   [--url-port N] [--url-port-file PATH]\n"
+                 "                   [--sqs-queue NAME]... [--sqs-batch N] [--sqs-wait S] [--sqs-visibility S] "
+                 "[--sqs-window S]\n"
+                 "                   [--test-fault NAME[:COUNT]]... -- COMMAND [ARGS...]\n"
+                 "\n"
+                 "A local stand-in for AWS Lambda, compatible with the Runtime Interface Emulator: runs COMMAND\n"
+                 "with AWS_LAMBDA_RUNTIME_API pointing at its own Runtime API, and takes invocations on\n"
+                 "  POST http://127.0.0.1:PORT/2015-03-31/functions/function/invocations   (PORT default 8080)\n"
+                 "\n"
+                 "  --port N             invoke port; 0 picks a free one (see --port-file)\n"
+                 "  --timeout SECONDS    function timeout (default AWS_LAMBDA_FUNCTION_TIMEOUT, else 300)\n"
+                 "  --max-event-bytes N  largest event accepted (default 6291556, Lambda's limit)\n"
+                 "  --port-file PATH     write \"INVOKE_PORT RUNTIME_API_PORT\" there once listening\n"
+                 "  --url-port N         also serve a function URL on this port (0 = a free one): any HTTP request\n"
+                 "                       becomes a payload 2.0 event, the response object the HTTP answer\n"
+                 "  --url-port-file PATH write the function URL port there once listening\n"
+                 "  --sqs-queue NAME     event source mapping: poll this queue (AWS_ENDPOINT_URL_SQS, AWS_REGION and\n"
+                 "                       credentials from the environment), invoke with each batch, delete what\n"
+                 "                       succeeded, leave batchItemFailures for redelivery (repeat: up to 8 queues)\n"
+                 "  --sqs-batch N        batch size, 1..10 (default 10)\n"
+                 "  --sqs-wait S         long polling seconds, 0..20 (default 20)\n"
+                 "  --sqs-visibility S   visibility timeout asked at each receive (default: the queue's)\n"
+                 "  --sqs-window S       batching window: keep receiving up to S seconds to fill a batch (default 0)\n"
+                 "  --test-fault F[:N]   FOR TESTS ONLY: inject failure F (N times, default always):\n"
+                 "                       ");
     for (int f = 0; f < EMU_FAULT_COUNT; f++)
         fprintf(out, "%s%s", emu_fault_name((emu_fault)f), f + 1 < EMU_FAULT_COUNT ? ", " : "\n");
     fprintf(out, "\nexample:\n  vz-emulator -- build/vz-events\n"
@@ -251,9 +251,9 @@ int main(int argc, char **argv)
     sigwait(&set, &sig);
     vz_log(VZ_LOG_INFO, NULL, "emulator: %s received; stopping the runtime and the servers",
            sig == SIGINT ? "SIGINT" : "SIGTERM");
+    emu_child_stop(3000); /* the runtime finishes what it runs, then gets SIGTERM */
     emu_core_stop();
     emu_sqs_source_stop();
-    emu_child_stop(3000);
     if (url_front)
         MHD_stop_daemon(url_front);
     MHD_stop_daemon(front);

@@ -60,14 +60,13 @@ static enum MHD_Result next(struct MHD_Connection *c, emu_upload *u)
     add_header(r, "Lambda-Runtime-Aws-Request-Id", n.request_id);
     add_header(r, "Lambda-Runtime-Deadline-Ms", deadline);
     add_header(r, "Lambda-Runtime-Invoked-Function-Arn", arn);
-    if (!emu_core_fault(EMU_FAULT_NO_TRACE_ID))
+    if (!(n.trace_generated && emu_core_fault(EMU_FAULT_NO_TRACE_ID)))
         add_header(r, "Lambda-Runtime-Trace-Id", n.trace_id);
     add_header(r, "Lambda-Runtime-Client-Context", n.client_context);
     add_header(r, "Lambda-Runtime-Cognito-Identity", n.cognito_identity);
     add_header(r, "Lambda-Runtime-Aws-Tenant-Id", n.tenant_id);
     add_header(r, "Lambda-Runtime-Invocation-Id", n.invocation_id);
-    vz_log(VZ_LOG_DEBUG, NULL, "emulator: runtime API %s -> 200 (invocation %s, %zu bytes)", what, n.request_id,
-           n.len);
+    vz_log(VZ_LOG_DEBUG, NULL, "emulator: runtime API %s -> 200 (invocation %s, %zu bytes)", what, n.request_id, n.len);
     enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     emu_next_free(&n);
@@ -76,14 +75,14 @@ static enum MHD_Result next(struct MHD_Connection *c, emu_upload *u)
 
 static enum MHD_Result post_answer(struct MHD_Connection *c, const char *what, size_t len, emu_answer a)
 {
-    vz_log(a.status == 202 ? VZ_LOG_DEBUG : VZ_LOG_INFO, NULL, "emulator: runtime API %s (%zu bytes) -> %u%s%s",
-           what, len, a.status, a.status == 202 ? "" : ": ", a.status == 202 ? "" : a.message);
+    vz_log(a.status == 202 ? VZ_LOG_DEBUG : VZ_LOG_INFO, NULL, "emulator: runtime API %s (%zu bytes) -> %u%s%s", what,
+           len, a.status, a.status == 202 ? "" : ": ", a.status == 202 ? "" : a.message);
     if (a.status == 202) {
         static const char ok[] = "{\"status\":\"OK\"}";
         char *body = strdup(ok);
         return emu_http_answer(c, 202, "application/json", body, body ? strlen(body) : 0);
     }
-    const char *type = a.status == 413 ? "RequestEntityTooLarge"
+    const char *type = a.status == 413   ? "RequestEntityTooLarge"
                        : a.status == 403 ? "InvalidStateTransition"
                                          : "InvalidRequestID";
     return emu_http_error(c, a.status, type, a.message);
@@ -119,8 +118,8 @@ static enum MHD_Result invocation_post(struct MHD_Connection *c, emu_upload *u, 
         }
         char *body = u->data;
         u->data = NULL;
-        return post_answer(c, what, u->len, emu_core_response(rid, inv_id, body, u->too_large ? 0 : u->len,
-                                                              u->too_large));
+        return post_answer(c, what, u->len,
+                           emu_core_response(rid, inv_id, body, u->too_large ? 0 : u->len, u->too_large));
     }
     static const emu_fault f[] = {EMU_FAULT_ERROR_400, EMU_FAULT_ERROR_403, EMU_FAULT_ERROR_500};
     static const unsigned st[] = {400, 403, 500};
@@ -158,8 +157,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return invocation_post(c, u, url);
     if (post && strcmp(url, PREFIX "/runtime/init/error") == 0) {
         const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Lambda-Runtime-Function-Error-Type");
-        vz_log(VZ_LOG_INFO, NULL, "emulator: runtime API POST /2018-06-01/runtime/init/error with "
-                                  "Lambda-Runtime-Function-Error-Type: %s", type ? type : "(missing)");
+        vz_log(VZ_LOG_INFO, NULL,
+               "emulator: runtime API POST /2018-06-01/runtime/init/error with "
+               "Lambda-Runtime-Function-Error-Type: %s",
+               type ? type : "(missing)");
         char *body = u->data;
         u->data = NULL;
         size_t len = u->too_large ? 0 : u->len;

@@ -43,9 +43,9 @@ typedef struct source {
     const emu_config *cfg;
     const char *queue; /* the queue's name */
     vz_sqs_client *sqs;
-    const char *url;   /* the queue's URL (owned by the client's cache) */
-    char arn[256];     /* the queue's ARN */
-    int visibility_s;  /* visibility timeout of a receive: the option, else the queue's */
+    const char *url;  /* the queue's URL (owned by the client's cache) */
+    char arn[256];    /* the queue's ARN */
+    int visibility_s; /* visibility timeout of a receive: the option, else the queue's */
     char region[64];
 } source;
 
@@ -73,9 +73,10 @@ static const char *str(const cJSON *o, const char *key)
 /* Lambda's record attributes: the system attributes it passes on, when present. */
 static cJSON *record_attributes(const cJSON *attrs)
 {
-    static const char *const names[] = {"ApproximateReceiveCount", "AWSTraceHeader", "SentTimestamp",
-                                        "SequenceNumber", "MessageGroupId", "SenderId", "MessageDeduplicationId",
-                                        "ApproximateFirstReceiveTimestamp", "DeadLetterQueueSourceArn"};
+    static const char *const names[] = {
+        "ApproximateReceiveCount", "AWSTraceHeader", "SentTimestamp",          "SequenceNumber",
+        "MessageGroupId",          "SenderId",       "MessageDeduplicationId", "ApproximateFirstReceiveTimestamp",
+        "DeadLetterQueueSourceArn"};
     cJSON *out = cJSON_CreateObject();
     for (size_t i = 0; out && i < sizeof names / sizeof names[0]; i++) {
         const char *v = str(attrs, names[i]);
@@ -184,8 +185,8 @@ static void run_batch(source *s, const cJSON *messages)
     else if (!failures_of(&res, messages, keep, n))
         why = "the answer names an itemIdentifier that is not in the batch";
     if (why) {
-        vz_log(VZ_LOG_WARN, NULL, "emulator: SQS batch of %zu (%s) failed as a whole: %s; all will be redelivered",
-               n, res.request_id, why);
+        vz_log(VZ_LOG_WARN, NULL, "emulator: SQS batch of %zu (%s) failed as a whole: %s; all will be redelivered", n,
+               res.request_id, why);
         emu_result_free(&res);
         return;
     }
@@ -200,11 +201,12 @@ static void run_batch(source *s, const cJSON *messages)
     char counts[64] = "";
     for (size_t i = 0, used = 0; i < n && used + 4 < sizeof counts; i++) {
         const char *count = str(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(messages, (int)i), "Attributes"),
-                             "ApproximateReceiveCount");
+                                "ApproximateReceiveCount");
         used += (size_t)snprintf(counts + used, sizeof counts - used, "%s%s", i ? "," : "", count ? count : "?");
     }
-    vz_log(VZ_LOG_INFO, NULL, "emulator: SQS batch of %zu (%s): %zu deleted, %zu left for redelivery (receive counts %s)",
-           n, res.request_id, nd, n - nd, counts);
+    vz_log(VZ_LOG_INFO, NULL,
+           "emulator: SQS batch of %zu (%s): %zu deleted, %zu left for redelivery (receive counts %s)", n,
+           res.request_id, nd, n - nd, counts);
     emu_result_free(&res);
 }
 
@@ -230,8 +232,8 @@ static bool connect_queue(source *s)
             return true;
         }
         if (!told)
-            vz_log(VZ_LOG_WARN, NULL, "emulator: queue %s not usable yet (%s); retrying every second",
-                   s->queue, err.message);
+            vz_log(VZ_LOG_WARN, NULL, "emulator: queue %s not usable yet (%s); retrying every second", s->queue,
+                   err.message);
         told = true;
         pause_ms(1000);
     }

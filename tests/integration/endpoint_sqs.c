@@ -30,11 +30,11 @@
 #define BODY "{\"event\":{\"op\":\"UPDATE\",\"data\":{\"new\":{\"crash_id\":1000}}},\"id\":\"e1\"}"
 
 static vz_sqs_client *sqs;
-static char stage[48];     /* unique per run: the event names are example_<stage> */
+static char stage[48]; /* unique per run: the event names are example_<stage> */
 static char event_name[64];
 static char queue[128];
 static const char *queue_url;
-static long queued;        /* messages the good requests queued so far */
+static long queued; /* messages the good requests queued so far */
 
 static int setup(void **state)
 {
