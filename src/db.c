@@ -38,12 +38,12 @@ typedef struct expect {
 typedef struct run_state {
     const vz_context *ctx;
     vz_db_txn *txns;
-    bool *done;               /* txn has a definite outcome */
-    bool *failed;             /* an error was seen in its segment */
-    double deadline;          /* monotonic ms: cancel what runs past this */
-    double hard_deadline;     /* monotonic ms: give up on the connection after this */
+    bool *done;           /* txn has a definite outcome */
+    bool *failed;         /* an error was seen in its segment */
+    double deadline;      /* monotonic ms: cancel what runs past this */
+    double hard_deadline; /* monotonic ms: give up on the connection after this */
     bool cancelled;
-    char setup_error[512];    /* set_config failed: every txn fails with this */
+    char setup_error[512]; /* set_config failed: every txn fails with this */
 } run_state;
 
 static PGconn *conn;
@@ -183,9 +183,9 @@ static vz_status next_result(run_state *rs, PGresult **res)
             if (rs->cancelled)
                 return VZ_ETIMEDOUT;
             /* The server's statement_timeout should have fired first; stop whatever still runs. */
-            char errbuf[256];
             PGcancel *c = PQgetCancel(conn);
             if (c) {
+                char errbuf[256];
                 PQcancel(c, errbuf, sizeof errbuf);
                 PQfreeCancel(c);
             }
@@ -301,8 +301,10 @@ static vz_status read_one(run_state *rs, const expect *e)
     return VZ_OK;
 }
 
-static bool send_prepared(vz_db_stmt *s, const vz_db_txn *t)
+static bool send_prepared(const vz_db_stmt *s, const vz_db_txn *t)
 {
+    if (!s)
+        return false;
     stats.statements++;
     return PQsendQueryPrepared(conn, s->name, s->nparams, t->params, NULL, NULL, 0) == 1;
 }
@@ -440,6 +442,12 @@ vz_status vz_db_run(const vz_context *ctx, vz_db_txn *txns, size_t n, vz_error *
             fail_txn(&txns[i], VZ_ENOMEM, err->type, err->message);
         return VZ_ENOMEM;
     }
+    for (size_t i = 0; i < n; i++) {
+        if (!txns[i].work) {
+            fail_txn(&txns[i], VZ_EINVAL, "Runtime.HandlerContract", "a database transaction without a statement");
+            rs.done[i] = true;
+        }
+    }
     int64_t remaining = vz_context_remaining_ms(ctx);
     int64_t reserve = reserve_for(remaining);
     if (remaining != INT64_MAX && remaining - reserve < 20) {
@@ -479,12 +487,12 @@ vz_status vz_db_run(const vz_context *ctx, vz_db_txn *txns, size_t n, vz_error *
         if (st == VZ_ETIMEDOUT) {
             vz_error_set(err, "Runtime.DatabaseTimeout",
                          "no answer from the database at %s before the invocation's deadline; "
-                         "the statement was cancelled and nothing is assumed written", where);
+                         "the statement was cancelled and nothing is assumed written",
+                         where);
             break;
         }
         vz_error_set(err, "Runtime.DatabaseUnavailable",
-                     "the connection to the database at %s broke before the transaction was confirmed: %s", where,
-                     msg);
+                     "the connection to the database at %s broke before the transaction was confirmed: %s", where, msg);
         vz_log(VZ_LOG_WARN, NULL, "%s%s", err->message, attempt == 0 ? " (retrying once on a new connection)" : "");
     }
     if (st != VZ_OK)

@@ -80,8 +80,8 @@ vz_status vz_hasura_key(const cJSON *body, const char *field, int32_t *out, vz_e
 {
     const cJSON *event = member(body, "event");
     if (!cJSON_IsObject(event)) {
-        vz_error_set(err, "Function.InvalidPayload", "the body is not a Hasura event: \"event\" is %s, expected an object",
-                     json_type_name(event));
+        vz_error_set(err, "Function.InvalidPayload",
+                     "the body is not a Hasura event: \"event\" is %s, expected an object", json_type_name(event));
         return VZ_EINVAL;
     }
     const cJSON *data = member(event, "data");

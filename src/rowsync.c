@@ -37,14 +37,13 @@ static void log_record(const vz_rowsync *rs, const vz_item *it, int32_t key, con
                 rs->describe(t, extra);
         }
         vz_handler_log(rs->handler, it->record, VZ_LOG_INFO, extra, "%s %s=%" PRId32 ": %s %s -> %s (%s, %s)",
-                       rs->handler->name, rs->key_field, key, rs->value_field, old ? old : "NULL",
-                       new ? new : "NULL", wrote ? "wrote" : "unchanged", branch ? branch : "?");
+                       rs->handler->name, rs->key_field, key, rs->value_field, old ? old : "NULL", new ? new : "NULL",
+                       wrote ? "wrote" : "unchanged", branch ? branch : "?");
     } else {
         if (extra)
             cJSON_AddBoolToObject(extra, "wrote", false);
         vz_handler_log(rs->handler, it->record, it->status == VZ_ENOTFOUND ? VZ_LOG_WARN : VZ_LOG_ERROR, extra,
-                       "%s %s=%" PRId32 " failed: %s", rs->handler->name, rs->key_field, key,
-                       it->error.message);
+                       "%s %s=%" PRId32 " failed: %s", rs->handler->name, rs->key_field, key, it->error.message);
     }
     cJSON_Delete(extra);
 }
@@ -62,8 +61,8 @@ static void settle(const vz_rowsync *rs, vz_item *it, const vz_db_txn *t, int32_
                      rs->key_field, key, rs->table);
     } else if (t->ncols < COL_MIN) {
         it->status = VZ_ERR;
-        vz_error_set(&it->error, "Runtime.HandlerContract", "the %s statement answered %d columns, expected at least %d",
-                     rs->work->name, t->ncols, COL_MIN);
+        vz_error_set(&it->error, "Runtime.HandlerContract",
+                     "the %s statement answered %d columns, expected at least %d", rs->work->name, t->ncols, COL_MIN);
     } else {
         it->status = VZ_OK;
     }

@@ -40,23 +40,23 @@ typedef struct vz_db_stmt {
 
 /* One record's transaction: lock (optional) then work, committed together. */
 typedef struct vz_db_txn {
-    vz_db_stmt *lock;                      /* locks the row; NULL for none */
-    vz_db_stmt *work;                      /* computes and writes; its first row is the answer */
-    const char *params[VZ_DB_MAX_PARAMS];  /* text parameters shared by both statements */
+    vz_db_stmt *lock;                     /* locks the row; NULL for none */
+    vz_db_stmt *work;                     /* computes and writes; its first row is the answer */
+    const char *params[VZ_DB_MAX_PARAMS]; /* text parameters shared by both statements */
     /* Filled by vz_db_run (strings owned by ctx->arena): */
-    int nrows;                             /* rows the work statement returned */
-    int ncols;                             /* columns of its first row */
-    char **row;                            /* first row, NULL entries for SQL NULL; NULL when nrows == 0 */
-    vz_status status;                      /* VZ_OK when committed; else err says why */
+    int nrows;        /* rows the work statement returned */
+    int ncols;        /* columns of its first row */
+    char **row;       /* first row, NULL entries for SQL NULL; NULL when nrows == 0 */
+    vz_status status; /* VZ_OK when committed; else err says why */
     vz_error error;
 } vz_db_txn;
 
 /* Counters since the process started, for tests and benchmarks. */
 typedef struct vz_db_stats {
-    uint64_t connects;     /* connections established */
-    uint64_t round_trips;  /* waits for the server after sending a pipeline */
-    uint64_t statements;   /* statements sent, preparations included */
-    uint64_t batches;      /* calls of vz_db_run that reached the server */
+    uint64_t connects;    /* connections established */
+    uint64_t round_trips; /* waits for the server after sending a pipeline */
+    uint64_t statements;  /* statements sent, preparations included */
+    uint64_t batches;     /* calls of vz_db_run that reached the server */
 } vz_db_stats;
 
 /* Run `n` transactions, each committed or rolled back on its own, in one pipeline.
