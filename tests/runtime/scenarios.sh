@@ -198,20 +198,20 @@ scenario_killed() {
 # Invocations that arrive while one runs wait in a queue and are served in arrival order.
 scenario_queue_order() {
     export AWS_LAMBDA_LOG_LEVEL=DEBUG
-    event first slow_test '{"sleep_ms":700}'
-    start_emu -- "$VZT"
     local pids=() i
+    event first slow_test '{"sleep_ms":3000}'
+    for i in 1 2 3; do event "q$i" slow_test "{\"sleep_ms\":$i}"; done
+    start_emu -- "$VZT"
     invoke first -d @"$tmp/first.json" &
     pids+=($!)
-    check "first invocation running" wait_log 'slow: sleeping 700 ms'
+    check "first invocation running" wait_log 'slow: sleeping 3000 ms'
     for i in 1 2 3; do
-        event "q$i" slow_test "{\"sleep_ms\":$i}"
         invoke "q$i" -d @"$tmp/q$i.json" &
         pids+=($!)
         check "invocation $i queued behind the running one" wait_log "invocation [0-9a-f-]+ queued \($i waiting\)"
     done
     wait "${pids[@]}"
-    check "served in arrival order" test "$(grep -oE 'slow: sleeping [0-9]+ ms' "$tmp/emu.log" | grep -oE '[0-9]+' | tr '\n' ' ')" = "700 1 2 3 "
+    check "served in arrival order" test "$(grep -oE 'slow: sleeping [0-9]+ ms' "$tmp/emu.log" | grep -oE '[0-9]+' | tr '\n' ' ')" = "3000 1 2 3 "
     local ok=0
     for i in first q1 q2 q3; do body_is "$i" '{"batchItemFailures":[]}' && ok=$((ok + 1)); done
     check "all four answered" test "$ok" -eq 4
@@ -308,11 +308,11 @@ scenario_sigterm() {
     check "idle: says why" log_has 'stop signal received: shutting down after 1 invocations'
     stop_emu
 
-    event s slow_test '{"sleep_ms":1500}'
+    event s slow_test '{"sleep_ms":3000}'
     start_emu -- "$VZT"
     invoke s -d @"$tmp/s.json" &
     local cpid=$!
-    check "busy: handler running" wait_log 'slow: sleeping 1500'
+    check "busy: handler running" wait_log 'slow: sleeping 3000'
     pid=$(runtime_pid)
     kill -TERM "$pid"
     wait "$cpid"
