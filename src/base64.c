@@ -69,7 +69,10 @@ char *vz_base64_encode(const void *data, size_t len)
         uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < len ? (uint32_t)p[i + 1] << 8 : 0);
         out[n++] = alphabet[v >> 18];
         out[n++] = alphabet[(v >> 12) & 63];
-        out[n++] = i + 1 < len ? alphabet[(v >> 6) & 63] : '=';
+        if (i + 1 < len)
+            out[n++] = alphabet[(v >> 6) & 63];
+        else
+            out[n++] = '=';
         out[n++] = '=';
     }
     out[n] = '\0';

@@ -255,7 +255,7 @@ static void check_body(const vz_context *ctx, const char *queue_prefix, const re
     if (rq->base64) {
         if (len > (VZ_SQS_MAX_MESSAGE_BYTES + 2) / 3 * 4 + 4) {
             a->status = 413;
-            snprintf(a->message, sizeof a->message, "Payload Too Large: SQS takes at most %u bytes",
+            snprintf(a->message, sizeof a->message, "Payload Too Large: SQS takes at most %zu bytes",
                      VZ_SQS_MAX_MESSAGE_BYTES);
             return;
         }
@@ -270,7 +270,7 @@ static void check_body(const vz_context *ctx, const char *queue_prefix, const re
     a->body_bytes = len;
     if (len > VZ_SQS_MAX_MESSAGE_BYTES) {
         a->status = 413;
-        snprintf(a->message, sizeof a->message, "Payload Too Large: the body is %zu bytes, SQS takes at most %u", len,
+        snprintf(a->message, sizeof a->message, "Payload Too Large: the body is %zu bytes, SQS takes at most %zu", len,
                  VZ_SQS_MAX_MESSAGE_BYTES);
     } else if (!valid_utf8((const unsigned char *)body, len) || !is_json_object(body, len)) {
         a->status = 400;

@@ -16,7 +16,7 @@
 
 #define QUEUE_CACHE_SIZE 32
 #define DEFAULT_TIMEOUT_MS 10000L
-#define MAX_ANSWER (8u * 1024u * 1024u)
+#define MAX_ANSWER ((size_t)8 * 1024 * 1024)
 
 typedef struct queue_entry {
     char *name; /* queue name */
@@ -207,10 +207,10 @@ static vz_status answer_error(const char *action, long http, const buffer *b, vz
     if (hash)
         code = hash + 1;
     /* A signature error's message quotes the canonical request, headers (the session token) included. */
+    const char *text = cJSON_IsString(msg) && msg->valuestring ? msg->valuestring : NULL;
     if (strstr(code, "Signature"))
-        msg = NULL;
-    vz_error_set(err, code, "SQS %s answered HTTP %ld: %s%s%s", action, http, code, cJSON_IsString(msg) ? ": " : "",
-                 cJSON_IsString(msg) ? msg->valuestring : "");
+        text = NULL;
+    vz_error_set(err, code, "SQS %s answered HTTP %ld: %s%s%s", action, http, code, text ? ": " : "", text ? text : "");
     vz_status st = strstr(code, "NonExistentQueue") || strstr(code, "QueueDoesNotExist") ? VZ_ENOTFOUND : VZ_EIO;
     cJSON_Delete(doc);
     return st;
@@ -386,7 +386,7 @@ vz_status vz_sqs_client_send(vz_sqs_client *c, const char *name, const char *bod
 {
     message_id[0] = '\0';
     if (len > VZ_SQS_MAX_MESSAGE_BYTES) {
-        vz_error_set(err, "SQS.MessageTooLong", "the message is %zu bytes, SQS takes at most %u", len,
+        vz_error_set(err, "SQS.MessageTooLong", "the message is %zu bytes, SQS takes at most %zu", len,
                      VZ_SQS_MAX_MESSAGE_BYTES);
         return VZ_EINVAL;
     }

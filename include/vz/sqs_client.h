@@ -24,7 +24,7 @@
 #include "vz/error.h"
 
 /* Bodies larger than this are refused by SQS (256 KiB). */
-#define VZ_SQS_MAX_MESSAGE_BYTES (256u * 1024u)
+#define VZ_SQS_MAX_MESSAGE_BYTES ((size_t)256 * 1024)
 /* Longest queue name SQS accepts (".fifo" included). */
 #define VZ_SQS_MAX_QUEUE_NAME 80
 

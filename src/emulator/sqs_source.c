@@ -221,7 +221,9 @@ static bool connect_queue(source *s)
             vz_sqs_client_attributes(s->sqs, s->url, &attrs, &err) == VZ_OK) {
             const char *arn = str(attrs, "QueueArn"), *vis = str(attrs, "VisibilityTimeout");
             snprintf(s->arn, sizeof s->arn, "%s", arn ? arn : "");
-            s->visibility_s = s->cfg->sqs_visibility_s >= 0 ? s->cfg->sqs_visibility_s : vis ? atoi(vis) : 30;
+            s->visibility_s = s->cfg->sqs_visibility_s >= 0 ? s->cfg->sqs_visibility_s
+                              : vis                         ? (int)strtol(vis, NULL, 10)
+                                                            : 30;
             cJSON_Delete(attrs);
             if (!arn) {
                 vz_log(VZ_LOG_ERROR, NULL, "emulator: queue %s has no QueueArn attribute", s->queue);
