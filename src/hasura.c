@@ -8,26 +8,9 @@
 #include <math.h>
 #include <string.h>
 
-#define VZ_KEY_MAX 2147483647.0 /* PostgreSQL integer */
+#include "vz/json.h"
 
-static const char *json_type_name(const cJSON *v)
-{
-    if (!v)
-        return "missing";
-    if (cJSON_IsNull(v))
-        return "null";
-    if (cJSON_IsBool(v))
-        return "a boolean";
-    if (cJSON_IsNumber(v))
-        return "a number";
-    if (cJSON_IsString(v))
-        return "a string";
-    if (cJSON_IsArray(v))
-        return "an array";
-    if (cJSON_IsObject(v))
-        return "an object";
-    return "of an unknown type";
-}
+#define VZ_KEY_MAX 2147483647.0 /* PostgreSQL integer */
 
 static const cJSON *member(const cJSON *obj, const char *name)
 {
@@ -81,19 +64,19 @@ vz_status vz_hasura_key(const cJSON *body, const char *field, int32_t *out, vz_e
     const cJSON *event = member(body, "event");
     if (!cJSON_IsObject(event)) {
         vz_error_set(err, "Function.InvalidPayload",
-                     "the body is not a Hasura event: \"event\" is %s, expected an object", json_type_name(event));
+                     "the body is not a Hasura event: \"event\" is %s, expected an object", vz_json_type_name(event));
         return VZ_EINVAL;
     }
     const cJSON *data = member(event, "data");
     if (!cJSON_IsObject(data)) {
-        vz_error_set(err, "Function.InvalidPayload", "event.data is %s, expected an object", json_type_name(data));
+        vz_error_set(err, "Function.InvalidPayload", "event.data is %s, expected an object", vz_json_type_name(data));
         return VZ_EINVAL;
     }
     const cJSON *row = member(data, "new");
     if (!cJSON_IsObject(row)) {
         const char *op = vz_hasura_op(body);
         vz_error_set(err, "Function.InvalidPayload", "event.data.new is %s, expected the row (op %s)",
-                     json_type_name(row), op ? (strlen(op) <= 16 ? op : "(too long)") : "(none)");
+                     vz_json_type_name(row), op ? (strlen(op) <= 16 ? op : "(too long)") : "(none)");
         return VZ_EINVAL;
     }
     const cJSON *v = member(row, field);
@@ -102,7 +85,7 @@ vz_status vz_hasura_key(const cJSON *body, const char *field, int32_t *out, vz_e
     if (cJSON_IsString(v) && v->valuestring)
         return key_from_string(v->valuestring, field, out, err);
     vz_error_set(err, "Function.InvalidPayload", "event.data.new.%s is %s, expected an integer", field,
-                 json_type_name(v));
+                 vz_json_type_name(v));
     return VZ_EINVAL;
 }
 

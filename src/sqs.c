@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vz/json.h"
+
 #define EV_INVALID "Function.InvalidEvent"
 
 bool vz_sqs_queue_name_valid(const char *name, size_t len)
@@ -56,25 +58,6 @@ static int opt_string(const cJSON *obj, const char *key, const char **dst)
     return 0;
 }
 
-static const char *json_type_name(const cJSON *v)
-{
-    if (!v)
-        return "missing";
-    if (cJSON_IsNull(v))
-        return "null";
-    if (cJSON_IsBool(v))
-        return "a boolean";
-    if (cJSON_IsNumber(v))
-        return "a number";
-    if (cJSON_IsString(v))
-        return "a string";
-    if (cJSON_IsArray(v))
-        return "an array";
-    if (cJSON_IsObject(v))
-        return "an object";
-    return "invalid";
-}
-
 /* Parse a non-negative decimal string of at most 18 digits. */
 static int parse_count(const char *s, int64_t *out)
 {
@@ -113,7 +96,7 @@ static void parse_attributes(const cJSON *rec, vz_sqs_record *r)
     if (!attrs || cJSON_IsNull(attrs))
         return;
     if (!cJSON_IsObject(attrs)) {
-        mark(r, "attributes is %s, expected an object", json_type_name(attrs));
+        mark(r, "attributes is %s, expected an object", vz_json_type_name(attrs));
         return;
     }
     static const struct {
@@ -129,7 +112,7 @@ static void parse_attributes(const cJSON *rec, vz_sqs_record *r)
         int64_t *dst = (int64_t *)(void *)((char *)at + nums[i].off);
         if (opt_string(attrs, nums[i].key, &s) != 0) {
             mark(r, "attributes.%s is %s, expected a decimal string", nums[i].key,
-                 json_type_name(cJSON_GetObjectItemCaseSensitive(attrs, nums[i].key)));
+                 vz_json_type_name(cJSON_GetObjectItemCaseSensitive(attrs, nums[i].key)));
         } else if (s && parse_count(s, dst) != 0) {
             mark(r, "attributes.%s is \"%.40s\", expected a decimal string", nums[i].key, s);
         }
@@ -149,7 +132,7 @@ static void parse_attributes(const cJSON *rec, vz_sqs_record *r)
         const char **dst = (const char **)(void *)((char *)at + strs[i].off);
         if (opt_string(attrs, strs[i].key, dst) != 0)
             mark(r, "attributes.%s is %s, expected a string", strs[i].key,
-                 json_type_name(cJSON_GetObjectItemCaseSensitive(attrs, strs[i].key)));
+                 vz_json_type_name(cJSON_GetObjectItemCaseSensitive(attrs, strs[i].key)));
     }
 }
 
@@ -170,20 +153,20 @@ static void parse_record_fields(const cJSON *rec, vz_sqs_record *r)
         const char **dst = (const char **)(void *)((char *)r + strs[i].off);
         if (opt_string(rec, strs[i].key, dst) != 0)
             mark(r, "%s is %s, expected a string", strs[i].key,
-                 json_type_name(cJSON_GetObjectItemCaseSensitive(rec, strs[i].key)));
+                 vz_json_type_name(cJSON_GetObjectItemCaseSensitive(rec, strs[i].key)));
     }
     const cJSON *body = cJSON_GetObjectItemCaseSensitive(rec, "body");
     if (cJSON_IsString(body)) {
         r->body = body->valuestring;
         r->body_len = strlen(body->valuestring);
     } else {
-        mark(r, "body is %s, expected a string", json_type_name(body));
+        mark(r, "body is %s, expected a string", vz_json_type_name(body));
     }
     if (r->event_source && strcmp(r->event_source, "aws:sqs") != 0)
         mark(r, "eventSource is \"%.60s\", expected \"aws:sqs\"", r->event_source);
     const cJSON *ma = cJSON_GetObjectItemCaseSensitive(rec, "messageAttributes");
     if (ma && !cJSON_IsNull(ma) && !cJSON_IsObject(ma))
-        mark(r, "messageAttributes is %s, expected an object", json_type_name(ma));
+        mark(r, "messageAttributes is %s, expected an object", vz_json_type_name(ma));
     else if (cJSON_IsObject(ma))
         r->message_attributes = ma;
     if (r->event_source_arn) {
@@ -215,14 +198,14 @@ vz_status vz_sqs_from_json(cJSON *root, vz_sqs_event *out, vz_error *err)
     out->root = root;
     if (!cJSON_IsObject(root)) {
         vz_error_set(err, EV_INVALID, "the event is %s, not an SQS event object with a \"Records\" array",
-                     json_type_name(root));
+                     vz_json_type_name(root));
         vz_sqs_event_free(out);
         return VZ_EINVAL;
     }
     const cJSON *records = cJSON_GetObjectItemCaseSensitive(root, "Records");
     if (!cJSON_IsArray(records)) {
         vz_error_set(err, EV_INVALID, "the event has no \"Records\" array (it is %s): not an SQS event",
-                     json_type_name(records));
+                     vz_json_type_name(records));
         vz_sqs_event_free(out);
         return VZ_EINVAL;
     }
@@ -242,7 +225,7 @@ vz_status vz_sqs_from_json(cJSON *root, vz_sqs_event *out, vz_error *err)
             vz_error_set(err, EV_INVALID,
                          "record %zu has no usable messageId (%s): it cannot be reported alone, so the whole "
                          "batch fails and SQS retries it",
-                         i, !cJSON_IsObject(rec) ? "the record is not an object" : json_type_name(id));
+                         i, !cJSON_IsObject(rec) ? "the record is not an object" : vz_json_type_name(id));
             vz_sqs_event_free(out);
             return VZ_EINVAL;
         }
