@@ -22,6 +22,7 @@
 #include <curl/curl.h>
 
 #include "vz/batch.h"
+#include "vz/buf.h"
 #include "vz/invocation.h"
 #include "vz/log.h"
 #include "vz/version.h"
@@ -195,19 +196,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
         r->body_overflow = true;
         return 0; /* aborts the transfer */
     }
-    if (r->body_len + n + 1 > r->body_cap) {
-        size_t cap = r->body_cap ? r->body_cap : (size_t)64 * 1024;
-        while (cap < r->body_len + n + 1)
-            cap *= 2;
-        char *nb = realloc(r->body, cap);
-        if (!nb)
-            return 0;
-        r->body = nb;
-        r->body_cap = cap;
-    }
-    memcpy(r->body + r->body_len, data, n);
-    r->body_len += n;
-    r->body[r->body_len] = '\0';
+    if (vz_buf_append(&r->body, &r->body_len, &r->body_cap, data, n, (size_t)64 * 1024) != 0)
+        return 0;
     return n;
 }
 

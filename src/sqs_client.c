@@ -14,6 +14,8 @@
 
 #include <curl/curl.h>
 
+#include "vz/buf.h"
+
 #define QUEUE_CACHE_SIZE 32
 #define DEFAULT_TIMEOUT_MS 10000L
 #define MAX_ANSWER ((size_t)8 * 1024 * 1024)
@@ -171,19 +173,8 @@ static size_t collect(char *ptr, size_t size, size_t nmemb, void *userdata)
         b->overflow = true;
         return 0;
     }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *d = realloc(b->data, cap);
-        if (!d)
-            return 0;
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, ptr, n);
-    b->len += n;
-    b->data[b->len] = '\0';
+    if (vz_buf_append(&b->data, &b->len, &b->cap, ptr, n, 4096) != 0)
+        return 0;
     return n;
 }
 

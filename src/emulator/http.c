@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "emu.h"
+#include "vz/buf.h"
 #include "vz/log.h"
 
 bool emu_http_collect(void **con_cls, size_t limit, const char *upload_data, size_t *upload_data_size,
@@ -42,21 +43,8 @@ bool emu_http_collect(void **con_cls, size_t limit, const char *upload_data, siz
         u->len += n; /* counted, not kept */
         return false;
     }
-    if (u->len + n + 1 > u->cap) {
-        size_t cap = u->cap ? u->cap : (size_t)16 * 1024;
-        while (cap < u->len + n + 1)
-            cap *= 2;
-        char *nd = realloc(u->data, cap);
-        if (!nd) {
-            *ret = MHD_NO;
-            return false;
-        }
-        u->data = nd;
-        u->cap = cap;
-    }
-    memcpy(u->data + u->len, upload_data, n);
-    u->len += n;
-    u->data[u->len] = '\0';
+    if (vz_buf_append(&u->data, &u->len, &u->cap, upload_data, n, (size_t)16 * 1024) != 0)
+        *ret = MHD_NO;
     return false;
 }
 
