@@ -87,6 +87,15 @@ wait_log() {
     done
     return 1
 }
+# wait_count PATTERN N [SECONDS]: wait until N lines of the log match PATTERN
+wait_count() {
+    local pat=$1 n=$2 secs=${3:-30}
+    for _ in $(seq $((secs * 20))); do
+        [ "$(grep -cE -- "$pat" "$tmp/emu.log")" -ge "$n" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
 log_has() { grep -qE -- "$1" "$tmp/emu.log"; }
 log_count() { grep -cE -- "$1" "$tmp/emu.log"; }
 log_count_is() { [ "$(log_count "$1")" -eq "$2" ]; }

@@ -208,7 +208,9 @@ scenario_queue_order() {
     for i in 1 2 3; do
         invoke "q$i" -d @"$tmp/q$i.json" &
         pids+=($!)
-        check "invocation $i queued behind the running one" wait_log "invocation [0-9a-f-]+ queued \($i waiting\)"
+        # the first invocation logged "queued (1 waiting)" too: wait for this one's own line
+        check "invocation $i queued behind the running one" wait_count "queued \([0-9]+ waiting\)" $((i + 1))
+        check "invocation $i is number $i in the queue" test "$(grep -oE 'queued \([0-9]+ waiting\)' "$tmp/emu.log" | tail -1)" = "queued ($i waiting)"
     done
     wait "${pids[@]}"
     check "served in arrival order" test "$(grep -oE 'slow: sleeping [0-9]+ ms' "$tmp/emu.log" | grep -oE '[0-9]+' | tr '\n' ' ')" = "3000 1 2 3 "
