@@ -88,13 +88,15 @@ for h, ps in passes.items():
     }
 res["handlers"] = handlers
 he = json.load(open(os.path.join(raw, "handlers-emulator.json")))
-rss, hwm, n = open(os.path.join(raw, "handlers-rss.txt")).read().split()
-res["handlersThroughEmulator"] = dict(he, vmRssKiB=int(rss), vmHwmKiB=int(hwm))
+n, rss, hwm, anon, filerss = open(os.path.join(raw, "handlers-rss.txt")).read().split()
+res["handlersThroughEmulator"] = dict(he, vmRssKiB=int(rss), vmHwmKiB=int(hwm), rssAnonKiB=int(anon),
+                                      rssFileKiB=int(filerss))
 
 # 5. memory growth
 mem = [list(map(int, l.split())) for l in open(os.path.join(raw, "memory.txt")) if l.strip()]
 res["memory"] = {
-    "series": [{"invocations": m[0], "vmRssKiB": m[1], "vmHwmKiB": m[2]} for m in mem],
+    "series": [{"invocations": m[0], "vmRssKiB": m[1], "vmHwmKiB": m[2], "rssAnonKiB": m[3], "rssFileKiB": m[4]}
+               for m in mem],
     "growthKiB": mem[-1][1] - mem[0][1],
     "invocations": mem[-1][0],
     "peakHwmKiB": max(m[2] for m in mem),
@@ -174,6 +176,9 @@ for h, d in sorted(handlers.items()):
 L.append(f"| 5. peak RSS (VmHWM) of vz-events running the three handlers through vz-emulator "
          f"({res['handlersThroughEmulator']['invocations']} batches) | {me['handlerPeakHwmKiB'] / 1024:.2f} | | | MiB "
          f"| < 10 MiB: {verdict(me['handlerPeakHwmKiB'] < 10 * 1024)} |")
+he = res["handlersThroughEmulator"]
+L.append(f"| 5. of its RSS at the end: anonymous (heap, stacks, data) / file-backed (mapped libraries) "
+         f"| {he['rssAnonKiB'] / 1024:.2f} / {he['rssFileKiB'] / 1024:.2f} | | | MiB | |")
 L.append(f"| 5. RSS growth over {me['invocations']:,} invocations (after 1,000 warm; `example`, 10 × 1 KiB) "
          f"| {me['growthKiB'] / 1024:.3f} | | | MiB | < 1 MiB: {verdict(me['growthKiB'] < 1024)} |")
 L.append(f"| 5. peak RSS (VmHWM) during those invocations | {me['peakHwmKiB'] / 1024:.2f} | | | MiB | < 10 MiB |")
@@ -222,10 +227,10 @@ for p in parse:
     L.append(f"| {p['case']} | {p['records']} | {p['bodyBytes']} | {p['usPerRecord']['median']:.2f} | "
              f"{p['nsPerByte']['median']:.3f} |")
 L.append("\nRSS over the memory run (KiB):\n")
-L.append("| invocations after warm-up | VmRSS | VmHWM |")
-L.append("|---|---|---|")
+L.append("| invocations after warm-up | VmRSS | VmHWM | RssAnon | RssFile |")
+L.append("|---|---|---|---|---|")
 for s in me["series"]:
-    L.append(f"| {s['invocations']:,} | {s['vmRssKiB']} | {s['vmHwmKiB']} |")
+    L.append(f"| {s['invocations']:,} | {s['vmRssKiB']} | {s['vmHwmKiB']} | {s['rssAnonKiB']} | {s['rssFileKiB']} |")
 he = res["handlersThroughEmulator"]
 L.append(f"\nThe handler batches through vz-emulator and the vz-events binary: {he['perSecond']:.0f} batches/s, "
          f"p50 {he['p50Ms']:.2f} ms, p99 {he['p99Ms']:.2f} ms per batch (client side, 2 clients), "
