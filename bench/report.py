@@ -40,11 +40,15 @@ over = [json.loads(l) for l in open(os.path.join(raw, "overhead.jsonl"))]
 rounds = sorted({o["round"] for o in over})
 by = {(o["round"], o["runtime"]): o for o in over}
 ratios = [by[(r, "vz-events")]["perSecond"] / by[(r, "baseline")]["perSecond"] for r in rounds]
+warn = [by[(r, "vz-events-warn")]["perSecond"] / by[(r, "baseline")]["perSecond"] for r in rounds
+        if (r, "vz-events-warn") in by]
 res["overhead"] = {
     "baselinePerSecond": stat(o["perSecond"] for o in over if o["runtime"] == "baseline"),
     "vzEventsPerSecond": stat(o["perSecond"] for o in over if o["runtime"] == "vz-events"),
     "ratio": stat(ratios),
     "ratioPerRound": ratios,
+    "warnPerSecond": stat(o["perSecond"] for o in over if o["runtime"] == "vz-events-warn") if warn else None,
+    "warnRatio": stat(warn) if warn else None,
     "vzEventsP50Ms": stat(o["p50Ms"] for o in over if o["runtime"] == "vz-events"),
     "baselineP50Ms": stat(o["p50Ms"] for o in over if o["runtime"] == "baseline"),
     "errors": sum(o["errors"] for o in over),
@@ -108,7 +112,7 @@ res["zipBytes"] = int(open(os.path.join(raw, "zip-bytes.txt")).read())
 
 # ---- plot: distribution of batch latency per handler (empirical CDF) ----
 plot = os.path.join(dest, "batch-latency.svg")
-gp = ["set terminal svg size 800,480 dynamic font 'sans,11'", f"set output '{plot}'",
+gp = ["set terminal svg size 800,480 dynamic noenhanced font 'sans,11'", f"set output '{plot}'",
       "set title 'Batch latency per handler (batches of 10, gen-data dataset, warm, %d passes)'" % max(
           len(p) for p in passes.values()),
       "set xlabel 'milliseconds per batch of 10 (log scale)'", "set ylabel 'fraction of batches'",
@@ -141,7 +145,7 @@ def verdict(ok):
 L = []
 m = machine
 L.append("# Benchmark results\n")
-L.append(f"Written by `./scripts/bench{' --quick' if m['quick'] else ''}` on {m['date']} in {m['seconds']} s"
+L.append(f"Written by `./scripts/bench{' --quick' if m['quick'] else ''}{' --smoke' if m.get('smoke') else ''}` on {m['date']} in {m['seconds']} s"
          f"{' (QUICK mode: fewer repetitions and invocations)' if m['quick'] else ''}.\n")
 L.append(f"Machine: {m['nproc']} CPUs, {m['cpu']}, Linux {m['kernel']}; load average at start "
          f"{m['loadAverageAtStart']} (shared machine: compare figures of the same run).\n")
@@ -158,6 +162,11 @@ L.append(row(f"2. vz-events, `example` handler, 10 × 1 KiB, INFO text logs", ov
 L.append(row(f"2. vz-events / baseline, same round ({len(ov['ratioPerRound'])} rounds)",
              {k: v * 100 for k, v in ov["ratio"].items() if k != "n"}, "%",
              f"≥ 90 %: {verdict(ov['ratio']['median'] >= 0.9)}", "{:.1f}"))
+if warn:
+    L.append(row("2. vz-events at `AWS_LAMBDA_LOG_LEVEL=WARN` (no per-record lines), same rounds",
+                 ov["warnPerSecond"], "invocations/s", "", "{:.0f}"))
+    L.append(row("2. vz-events at WARN / baseline, same round", {k: v * 100 for k, v in ov["warnRatio"].items()
+                                                                   if k != "n"}, "%", "", "{:.1f}"))
 for c in ("10x256KiB", "1000x1KiB"):
     if c in res["parse"]:
         p = res["parse"][c]
@@ -199,7 +208,8 @@ L.append(f"2. **Overhead.** One emulator; its runtime command execs `build/bench
          f"{m['warmInvocations']} warm-up invocations, then {m['overheadInvocations']} timed, sent by "
          "`bench_invoke` from 2 client threads so one is always queued. vz-events runs with Lambda's default "
          "log settings (`TEXT`, `INFO`: one line per record, eleven per invocation) written to stderr, "
-         "which goes to /dev/null here (Lambda's log agent reads a pipe). The client and the emulator "
+         "which goes to /dev/null here (Lambda's log agent reads a pipe); a third runtime in the same "
+         "rounds runs it with `AWS_LAMBDA_LOG_LEVEL=WARN`, to show what those lines cost. The client and the emulator "
          "share the 2 CPUs with the runtime, equally for both runtimes.")
 L.append("3. **Parsing and dispatch.** `build/bench/bench_parse` in process (`example` handler, logging to "
          "/dev/null); linearity sweeps below.")
@@ -216,10 +226,13 @@ L.append("5. **Memory.** `VmRSS`/`VmHWM` from `/proc/PID/status` of the vz-event
 L.append("6. **Size.** `./scripts/package`.\n")
 L.append("## Detail\n")
 L.append("Overhead rounds (invocations/s):\n")
-L.append("| round | baseline | vz-events | ratio |")
-L.append("|---|---|---|---|")
+L.append("| round | baseline | vz-events | ratio | vz-events at WARN | ratio |")
+L.append("|---|---|---|---|---|---|")
 for r, ratio in zip(rounds, ratios):
-    L.append(f"| {r} | {by[(r, 'baseline')]['perSecond']:.0f} | {by[(r, 'vz-events')]['perSecond']:.0f} | {ratio * 100:.1f} % |")
+    w = by.get((r, "vz-events-warn"))
+    wtxt = f"{w['perSecond']:.0f} | {w['perSecond'] / by[(r, 'baseline')]['perSecond'] * 100:.1f} %" if w else "- | -"
+    L.append(f"| {r} | {by[(r, 'baseline')]['perSecond']:.0f} | {by[(r, 'vz-events')]['perSecond']:.0f} | "
+             f"{ratio * 100:.1f} % | {wtxt} |")
 L.append("\nParsing sweeps (µs per record and ns per byte of event, median):\n")
 L.append("| case | records | body bytes | µs/record | ns/byte |")
 L.append("|---|---|---|---|---|")
@@ -237,7 +250,7 @@ L.append(f"\nThe handler batches through vz-emulator and the vz-events binary: {
          f"{he['errors']} errors.\n")
 L.append("![batch latency per handler](batch-latency.svg)\n")
 notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
-if os.path.exists(notes):
+if os.path.exists(notes) and not m.get("smoke"):
     L.append(open(notes).read())
 open(os.path.join(dest, "RESULTS.md"), "w").write("\n".join(L) + "\n")
 print(open(os.path.join(dest, "RESULTS.md")).read())
