@@ -27,7 +27,7 @@
 #include "vz/version.h"
 
 #define API_PREFIX "/2018-06-01"
-#define MAX_EVENT_BYTES (64u * 1024u * 1024u) /* Lambda sends at most 6 MB; this only guards memory */
+#define MAX_EVENT_BYTES ((size_t)64 * 1024 * 1024) /* Lambda sends at most 6 MB; this only guards memory */
 
 static volatile sig_atomic_t g_stop; /* set by SIGTERM/SIGINT, read by the loop */
 
@@ -196,7 +196,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
         return 0; /* aborts the transfer */
     }
     if (r->body_len + n + 1 > r->body_cap) {
-        size_t cap = r->body_cap ? r->body_cap : 64 * 1024;
+        size_t cap = r->body_cap ? r->body_cap : (size_t)64 * 1024;
         while (cap < r->body_len + n + 1)
             cap *= 2;
         char *nb = realloc(r->body, cap);
@@ -330,10 +330,10 @@ static const char *answer_excerpt(rt *r)
     if (!r->body || r->body_len == 0)
         return "(empty)";
     size_t n = r->body_len < 200 ? r->body_len : 200;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)r->body[i] < 0x20)
-            r->body[i] = ' ';
     r->body[n] = '\0';
+    for (char *p = r->body; *p; p++)
+        if ((unsigned char)*p < 0x20)
+            *p = ' ';
     return r->body;
 }
 

@@ -43,7 +43,7 @@ bool emu_http_collect(void **con_cls, size_t limit, const char *upload_data, siz
         return false;
     }
     if (u->len + n + 1 > u->cap) {
-        size_t cap = u->cap ? u->cap : 16 * 1024;
+        size_t cap = u->cap ? u->cap : (size_t)16 * 1024;
         while (cap < u->len + n + 1)
             cap *= 2;
         char *nd = realloc(u->data, cap);
