@@ -166,11 +166,13 @@ int main(int argc, char **argv)
     }
     qsort(lat, (size_t)timed, sizeof *lat, cmp_double);
     printf("handler=%s batches=%d batch_size=%d records=%zu failed=%zu seconds=%.3f records_per_second=%.0f "
-           "ms_per_batch=%.2f p50_batch_ms=%.2f p99_batch_ms=%.2f worst_batch_ms=%.2f round_trips_per_batch=%.3f statements_per_batch=%.2f "
+           "ms_per_batch=%.2f p50_batch_ms=%.2f p99_batch_ms=%.2f worst_batch_ms=%.2f round_trips_per_batch=%.3f "
+           "statements_per_batch=%.2f "
            "reconnects=%" PRIu64 "\n",
            handler, timed, size, succeeded + failed, failed, ms / 1000.0, (double)(succeeded + failed) * 1000.0 / ms,
-           ms / timed, lat[timed / 2], lat[(int)((timed - 1) * 0.99)], worst, (double)(s1.round_trips - s0.round_trips) / timed,
-           (double)(s1.statements - s0.statements) / timed, s1.connects - s0.connects);
+           ms / timed, lat[timed / 2], lat[(int)((timed - 1) * 0.99)], worst,
+           (double)(s1.round_trips - s0.round_trips) / timed, (double)(s1.statements - s0.statements) / timed,
+           s1.connects - s0.connects);
     free(lat);
     vz_handlers_shutdown();
     vz_arena_destroy(&arena);

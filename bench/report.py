@@ -52,6 +52,10 @@ res["overhead"] = {
     "vzEventsP50Ms": stat(o["p50Ms"] for o in over if o["runtime"] == "vz-events"),
     "baselineP50Ms": stat(o["p50Ms"] for o in over if o["runtime"] == "baseline"),
     "errors": sum(o["errors"] for o in over),
+    "cpuUsPerInvocation": {w: stat(o["cpuUsPerInvocation"] for o in over if o["runtime"] == w)
+                           for w in ("baseline", "vz-events", "vz-events-warn") if (1, w) in by},
+    "cpuRatio": stat(by[(r, "baseline")]["cpuUsPerInvocation"] / by[(r, "vz-events")]["cpuUsPerInvocation"]
+                     for r in rounds if by[(r, "vz-events")]["cpuUsPerInvocation"] > 0),
     "rounds": over,
 }
 
@@ -167,6 +171,12 @@ if warn:
                  ov["warnPerSecond"], "invocations/s", "", "{:.0f}"))
     L.append(row("2. vz-events at WARN / baseline, same round", {k: v * 100 for k, v in ov["warnRatio"].items()
                                                                    if k != "n"}, "%", "", "{:.1f}"))
+cpu = ov["cpuUsPerInvocation"]
+for w, label in (("baseline", "baseline"), ("vz-events", "vz-events (INFO)"), ("vz-events-warn", "vz-events at WARN")):
+    if w in cpu:
+        L.append(row(f"2. CPU time of the runtime process per invocation: {label}", cpu[w], "µs", "", "{:.0f}"))
+L.append(row("2. baseline CPU / vz-events CPU, same round (the share of the runtime's CPU that is transport)",
+             {k: v * 100 for k, v in ov["cpuRatio"].items() if k != "n"}, "%", "", "{:.1f}"))
 for c in ("10x256KiB", "1000x1KiB"):
     if c in res["parse"]:
         p = res["parse"][c]
@@ -209,7 +219,9 @@ L.append(f"2. **Overhead.** One emulator; its runtime command execs `build/bench
          "`bench_invoke` from 2 client threads so one is always queued. vz-events runs with Lambda's default "
          "log settings (`TEXT`, `INFO`: one line per record, eleven per invocation) written to stderr, "
          "which goes to /dev/null here (Lambda's log agent reads a pipe); a third runtime in the same "
-         "rounds runs it with `AWS_LAMBDA_LOG_LEVEL=WARN`, to show what those lines cost. The client and the emulator "
+         "rounds runs it with `AWS_LAMBDA_LOG_LEVEL=WARN`, to show what those lines cost. Besides invocations/s, the bench reads the runtime process's own "
+         "CPU time (utime + stime from `/proc/PID/stat`, 10 ms ticks) over each timed run: the load of other "
+         "processes on this shared machine does not count in it. The client and the emulator "
          "share the 2 CPUs with the runtime, equally for both runtimes.")
 L.append("3. **Parsing and dispatch.** `build/bench/bench_parse` in process (`example` handler, logging to "
          "/dev/null); linearity sweeps below.")
@@ -226,13 +238,15 @@ L.append("5. **Memory.** `VmRSS`/`VmHWM` from `/proc/PID/status` of the vz-event
 L.append("6. **Size.** `./scripts/package`.\n")
 L.append("## Detail\n")
 L.append("Overhead rounds (invocations/s):\n")
-L.append("| round | baseline | vz-events | ratio | vz-events at WARN | ratio |")
-L.append("|---|---|---|---|---|---|")
+L.append("| round | baseline | vz-events | ratio | vz-events at WARN | ratio | CPU µs/invocation: baseline / vz-events / WARN |")
+L.append("|---|---|---|---|---|---|---|")
 for r, ratio in zip(rounds, ratios):
     w = by.get((r, "vz-events-warn"))
     wtxt = f"{w['perSecond']:.0f} | {w['perSecond'] / by[(r, 'baseline')]['perSecond'] * 100:.1f} %" if w else "- | -"
     L.append(f"| {r} | {by[(r, 'baseline')]['perSecond']:.0f} | {by[(r, 'vz-events')]['perSecond']:.0f} | "
-             f"{ratio * 100:.1f} % | {wtxt} |")
+             f"{ratio * 100:.1f} % | {wtxt} | {by[(r, 'baseline')]['cpuUsPerInvocation']:.0f} / "
+             f"{by[(r, 'vz-events')]['cpuUsPerInvocation']:.0f} / "
+             f"{(str(round(w['cpuUsPerInvocation'])) if w else '-')} |")
 L.append("\nParsing sweeps (µs per record and ns per byte of event, median):\n")
 L.append("| case | records | body bytes | µs/record | ns/byte |")
 L.append("|---|---|---|---|---|")
