@@ -214,12 +214,13 @@ L.append(f"1. **Cold start.** `vz-emulator -- build/vz-events`; for each of {cs[
          "The runtime logs at INFO to a file, as by default.")
 L.append(f"2. **Overhead.** One emulator; its runtime command execs `build/bench/bench_baseline` (libcurl, one "
          "kept-alive connection, `GET /next` + `POST /response` with a fixed answer, nothing else) or "
-         "`build/vz-events`, switched between rounds, the order alternating. Each run: "
+         "`build/vz-events` (twice: at INFO and at WARN), switched between runs, each runtime first, second "
+         "and last in turn. Each run: "
          f"{m['warmInvocations']} warm-up invocations, then {m['overheadInvocations']} timed, sent by "
          "`bench_invoke` from 2 client threads so one is always queued. vz-events runs with Lambda's default "
          "log settings (`TEXT`, `INFO`: one line per record, eleven per invocation) written to stderr, "
-         "which goes to /dev/null here (Lambda's log agent reads a pipe); a third runtime in the same "
-         "rounds runs it with `AWS_LAMBDA_LOG_LEVEL=WARN`, to show what those lines cost. Besides invocations/s, the bench reads the runtime process's own "
+         "which goes to /dev/null here (Lambda's log agent reads a pipe); the third runtime of each round "
+         "runs it with `AWS_LAMBDA_LOG_LEVEL=WARN`, to show what those lines cost. Besides invocations/s, the bench reads the runtime process's own "
          "CPU time (utime + stime from `/proc/PID/stat`, 10 ms ticks) over each timed run: the load of other "
          "processes on this shared machine does not count in it. The client and the emulator "
          "share the 2 CPUs with the runtime, equally for both runtimes.")
@@ -230,7 +231,8 @@ L.append(f"4. **Handlers.** `bench/run` on a throwaway PostGIS with `scripts/gen
          "batches of 10 random generated keys per handler, each batch one `vz_invocation_run` with a "
          "3 s deadline. Round trips are counted three ways: by the database layer, by strace on the "
          "client (runs of `sendto()` with no `recvfrom()` between), and by the server "
-         "(pg_stat_statements top-level statements per batch: one pipeline of ten transactions).")
+         "(pg_stat_statements: top-level statements executed per batch, `BEGIN` not counted; all of a "
+         "batch's ten one-record transactions go in one pipeline).")
 L.append("5. **Memory.** `VmRSS`/`VmHWM` from `/proc/PID/status` of the vz-events process under the "
          "emulator. Peak: after it ran every batch of item 4 again (the same events; the second time "
          "nothing is written). Growth: RSS after 1,000 warm invocations against RSS after "
