@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vz/endpoint.h"
 #include "vz/log.h"
 #include "vz/registry.h"
 #include "vz/sqs.h"
@@ -46,6 +47,11 @@ vz_status vz_invocation_run(const vz_batch_options *opts, const vz_context *ctx,
     }
     if (vz_sqs_is_event(root))
         return run_sqs(opts, ctx, root, result, err);
+    if (vz_endpoint_is_http_event(root)) {
+        vz_status st = vz_endpoint_run(ctx, opts->queue_prefix, root, &result->response, &result->http_status, err);
+        cJSON_Delete(root);
+        return st;
+    }
     vz_error_set(err, "Function.InvalidEvent",
                  "the event is neither an SQS batch (no \"Records\" array) nor an HTTP request this function serves");
     vz_log(VZ_LOG_ERROR, NULL, "invocation rejected (%s): %s", err->type, err->message);
@@ -73,6 +79,7 @@ void vz_handlers_shutdown(void)
         if (h->shutdown)
             h->shutdown();
     }
+    vz_endpoint_shutdown();
 }
 
 char *vz_error_body(const vz_error *err)

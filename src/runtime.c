@@ -560,7 +560,8 @@ static bool invoke(rt *r, const vz_batch_options *opts)
     if (r->stats)
         r->stats->invocations++;
 
-    vz_context ctx = {v->request_id, v->deadline_ms, v->function_arn, v->trace_id, &r->arena};
+    vz_context ctx = {v->request_id, v->deadline_ms,   v->function_arn,   v->trace_id,        &r->arena,
+                      v->tenant_id,  v->invocation_id, v->client_context, v->cognito_identity};
     vz_invocation_result res;
     vz_error err = {{0}, {0}};
     vz_status st = vz_invocation_run(opts, &ctx, r->body ? r->body : "", r->body_len, &res, &err);

@@ -26,11 +26,15 @@
 #include "vz/sqs.h"
 
 typedef struct vz_context {
-    const char *request_id;   /* Lambda request id ("" for local invokes) */
-    int64_t deadline_ms;      /* epoch ms when the invocation is cut off; 0 = no deadline */
-    const char *function_arn; /* invoked function ARN, or NULL */
-    const char *trace_id;     /* X-Ray trace header, or NULL */
-    vz_arena *arena;          /* per-invocation memory, reset when it ends */
+    const char *request_id;       /* Lambda request id ("" for local invokes) */
+    int64_t deadline_ms;          /* epoch ms when the invocation is cut off; 0 = no deadline */
+    const char *function_arn;     /* invoked function ARN, or NULL */
+    const char *trace_id;         /* X-Ray trace header, or NULL */
+    vz_arena *arena;              /* per-invocation memory, reset when it ends */
+    const char *tenant_id;        /* Lambda-Runtime-Aws-Tenant-Id, or NULL */
+    const char *invocation_id;    /* Lambda-Runtime-Invocation-Id, or NULL */
+    const char *client_context;   /* Lambda-Runtime-Client-Context (JSON text), or NULL */
+    const char *cognito_identity; /* Lambda-Runtime-Cognito-Identity (JSON text), or NULL */
 } vz_context;
 
 /* One record as a handler sees it, and the slot for its outcome. */

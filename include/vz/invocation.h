@@ -2,9 +2,10 @@
  *
  * This is the single entry point shared by the Lambda loop and the local
  * `vz-events invoke`: it parses the event once, recognises its kind (an SQS
- * batch today) and runs it.  The answer is either a response body (VZ_OK) or
- * an invocation error with a Lambda error type (for example
- * Function.InvalidEvent when the event is not something this function serves).
+ * batch, or an HTTP request to the /events/ endpoint, see endpoint.h) and
+ * runs it.  The answer is either a response body (VZ_OK) or an invocation
+ * error with a Lambda error type (for example Function.InvalidEvent when the
+ * event is not something this function serves).
  */
 #ifndef VZ_INVOCATION_H
 #define VZ_INVOCATION_H
@@ -17,6 +18,7 @@
 typedef struct vz_invocation_result {
     char *response;           /* malloc'd JSON answer when status is VZ_OK; caller frees */
     vz_batch_summary summary; /* counts for an SQS batch */
+    int http_status;          /* for an HTTP request (the /events/ endpoint): the status answered; else 0 */
 } vz_invocation_result;
 
 /* Run one event of `len` bytes. On VZ_OK result->response is set (caller frees with free());

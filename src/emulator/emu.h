@@ -29,6 +29,7 @@
 
 #include <microhttpd.h>
 
+#define EMU_MAX_SQS_QUEUES 8     /* event source mappings one emulator runs */
 #define EMU_MAX_PAYLOAD 6291556u /* Lambda's 6 MB synchronous payload limit, as the RIE counts it */
 
 /* ---- configuration (filled by main.c before emu_start) ---- */
@@ -58,6 +59,14 @@ typedef struct emu_config {
     char *const *command;        /* the runtime command and its arguments, NULL-terminated */
     int faults[EMU_FAULT_COUNT]; /* remaining injections per fault; -1 = always */
     const char *port_file;       /* when set, "INVOKE_PORT RUNTIME_PORT\n" is written there once listening */
+    int url_port;                /* function URL front (url_front.c): -1 = off, 0 = any free port */
+    const char *url_port_file;   /* when set, the function URL port ("PORT\n") is written there once listening */
+    const char *sqs_queues[EMU_MAX_SQS_QUEUES]; /* SQS event source mappings (sqs_source.c): queues polled */
+    int sqs_nqueues;                            /* how many of sqs_queues are set */
+    int sqs_batch;                              /* records per invocation, 1..10 */
+    double sqs_window_s;  /* batching window: keep receiving up to this long to fill a batch (0 = none) */
+    int sqs_wait_s;       /* ReceiveMessage long polling, 0..20 s */
+    int sqs_visibility_s; /* visibility timeout asked at receive; -1 = the queue's own */
 } emu_config;
 
 /* The fault's --test-fault name ("next-500"), or NULL past the end. */
@@ -184,6 +193,18 @@ struct MHD_Daemon *emu_runtime_api_start(const emu_config *cfg, unsigned *port);
 
 /* Start the invoke front on bind:cfg->port; *port gets the port. NULL on failure. */
 struct MHD_Daemon *emu_invoke_api_start(const emu_config *cfg, unsigned *port);
+
+/* Start the function URL front on bind:cfg->url_port; *port gets the port. NULL on failure. */
+struct MHD_Daemon *emu_url_front_start(const emu_config *cfg, unsigned *port);
+
+/* ---- sqs_source.c: the SQS event source mapping ---- */
+
+/* Start one poller per queue of cfg->sqs_queues with the credentials and endpoint of the environment.
+ * Returns 0, or -1 (logged) when the SQS client cannot be set up. */
+int emu_sqs_source_start(const emu_config *cfg);
+
+/* Stop polling (a long poll in progress is abandoned) and join the poller; call after emu_core_stop. */
+void emu_sqs_source_stop(void);
 
 /* ---- http.c: helpers shared by the servers ---- */
 

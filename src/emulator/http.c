@@ -99,6 +99,8 @@ enum MHD_Result emu_http_error(struct MHD_Connection *c, unsigned status, const 
     return emu_http_answer(c, status, "application/json", s, strlen(s));
 }
 
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 /* libmicrohttpd's own messages ("closing connection" after a deliberate drop) at DEBUG level. */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {

@@ -1,6 +1,8 @@
 /* main.c -- `vz-emulator`: parse the command line, start the servers and the runtime, wait for a signal.
  *
  * vz-emulator [--port N] [--timeout SECONDS] [--max-event-bytes N] [--port-file PATH]
+ *             [--url-port N] [--url-port-file PATH]
+ *             [--sqs-queue NAME]... [--sqs-batch N] [--sqs-wait S] [--sqs-visibility S] [--sqs-window S]
  *             [--test-fault NAME[:COUNT]]... -- COMMAND [ARGS...]
  */
 #include <errno.h>
@@ -16,6 +18,9 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: vz-emulator [--port N] [--timeout SECONDS] [--max-event-bytes N] [--port-file PATH]\n"
+                 "                   [--url-port N] [--url-port-file PATH]\n"
+                 "                   [--sqs-queue NAME]... [--sqs-batch N] [--sqs-wait S] [--sqs-visibility S] "
+                 "[--sqs-window S]\n"
                  "                   [--test-fault NAME[:COUNT]]... -- COMMAND [ARGS...]\n"
                  "\n"
                  "A local stand-in for AWS Lambda, compatible with the Runtime Interface Emulator: runs COMMAND\n"
@@ -26,6 +31,16 @@ static void usage(FILE *out)
                  "  --timeout SECONDS    function timeout (default AWS_LAMBDA_FUNCTION_TIMEOUT, else 300)\n"
                  "  --max-event-bytes N  largest event accepted (default 6291556, Lambda's limit)\n"
                  "  --port-file PATH     write \"INVOKE_PORT RUNTIME_API_PORT\" there once listening\n"
+                 "  --url-port N         also serve a function URL on this port (0 = a free one): any HTTP request\n"
+                 "                       becomes a payload 2.0 event, the response object the HTTP answer\n"
+                 "  --url-port-file PATH write the function URL port there once listening\n"
+                 "  --sqs-queue NAME     event source mapping: poll this queue (AWS_ENDPOINT_URL_SQS, AWS_REGION and\n"
+                 "                       credentials from the environment), invoke with each batch, delete what\n"
+                 "                       succeeded, leave batchItemFailures for redelivery (repeat: up to 8 queues)\n"
+                 "  --sqs-batch N        batch size, 1..10 (default 10)\n"
+                 "  --sqs-wait S         long polling seconds, 0..20 (default 20)\n"
+                 "  --sqs-visibility S   visibility timeout asked at each receive (default: the queue's)\n"
+                 "  --sqs-window S       batching window: keep receiving up to S seconds to fill a batch (default 0)\n"
                  "  --test-fault F[:N]   FOR TESTS ONLY: inject failure F (N times, default always):\n"
                  "                       ");
     for (int f = 0; f < EMU_FAULT_COUNT; f++)
@@ -73,6 +88,13 @@ static int parse_args(int argc, char **argv, emu_config *cfg)
                                          {"max-event-bytes", required_argument, NULL, 'm'},
                                          {"port-file", required_argument, NULL, 'f'},
                                          {"test-fault", required_argument, NULL, 'F'},
+                                         {"url-port", required_argument, NULL, 'U'},
+                                         {"url-port-file", required_argument, NULL, 'u'},
+                                         {"sqs-queue", required_argument, NULL, 'Q'},
+                                         {"sqs-batch", required_argument, NULL, 'B'},
+                                         {"sqs-wait", required_argument, NULL, 'W'},
+                                         {"sqs-visibility", required_argument, NULL, 'V'},
+                                         {"sqs-window", required_argument, NULL, 'X'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     double v;
@@ -81,6 +103,10 @@ static int parse_args(int argc, char **argv, emu_config *cfg)
     cfg->bind = "127.0.0.1";
     cfg->timeout_ms = 300000;
     cfg->max_event_bytes = EMU_MAX_PAYLOAD;
+    cfg->url_port = -1;
+    cfg->sqs_batch = 10;
+    cfg->sqs_wait_s = 20;
+    cfg->sqs_visibility_s = -1;
     if (env_timeout && *env_timeout) {
         if (parse_number(env_timeout, 0.001, 900, &v) != 0) {
             fprintf(stderr, "vz-emulator: AWS_LAMBDA_FUNCTION_TIMEOUT=%s is not a number of seconds (up to 900)\n",
@@ -100,6 +126,20 @@ static int parse_args(int argc, char **argv, emu_config *cfg)
         } else if (c == 'f') {
             cfg->port_file = optarg;
         } else if (c == 'F' && parse_fault(optarg, cfg) == 0) {
+        } else if (c == 'U' && parse_number(optarg, 0, 65535, &v) == 0) {
+            cfg->url_port = (int)v;
+        } else if (c == 'u') {
+            cfg->url_port_file = optarg;
+        } else if (c == 'Q' && *optarg && cfg->sqs_nqueues < EMU_MAX_SQS_QUEUES) {
+            cfg->sqs_queues[cfg->sqs_nqueues++] = optarg;
+        } else if (c == 'X' && parse_number(optarg, 0, 300, &v) == 0) {
+            cfg->sqs_window_s = v;
+        } else if (c == 'B' && parse_number(optarg, 1, 10, &v) == 0) {
+            cfg->sqs_batch = (int)v;
+        } else if (c == 'W' && parse_number(optarg, 0, 20, &v) == 0) {
+            cfg->sqs_wait_s = (int)v;
+        } else if (c == 'V' && parse_number(optarg, 0, 43200, &v) == 0) {
+            cfg->sqs_visibility_s = (int)v;
         } else if (c == 'h') {
             usage(stdout);
             return 0;
@@ -130,6 +170,19 @@ static int write_port_file(const char *path, unsigned invoke_port, unsigned runt
     if (fclose(f) != 0)
         return -1;
     return rename(tmp, path); /* readers never see a half-written file */
+}
+
+static int write_url_port_file(const char *path, unsigned port)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "%u\n", port);
+    if (fclose(f) != 0)
+        return -1;
+    return rename(tmp, path);
 }
 
 int main(int argc, char **argv)
@@ -172,6 +225,27 @@ int main(int argc, char **argv)
            cfg.bind, invoke_port, cfg.bind, runtime_port, (double)cfg.timeout_ms / 1000.0);
     if (cfg.port_file && write_port_file(cfg.port_file, invoke_port, runtime_port) != 0)
         vz_log(VZ_LOG_ERROR, NULL, "emulator: cannot write %s: %s", cfg.port_file, strerror(errno));
+    struct MHD_Daemon *url_front = NULL;
+    if (cfg.url_port >= 0) {
+        unsigned url_port = 0;
+        url_front = emu_url_front_start(&cfg, &url_port);
+        if (!url_front)
+            vz_log(VZ_LOG_FATAL, NULL, "emulator: cannot listen on %s:%d for the function URL", cfg.bind, cfg.url_port);
+        else
+            vz_log(VZ_LOG_INFO, NULL, "emulator: function URL on http://%s:%u/", cfg.bind, url_port);
+        if (url_front && cfg.url_port_file && write_url_port_file(cfg.url_port_file, url_port) != 0)
+            vz_log(VZ_LOG_ERROR, NULL, "emulator: cannot write %s: %s", cfg.url_port_file, strerror(errno));
+    }
+    if ((cfg.url_port >= 0 && !url_front) || emu_sqs_source_start(&cfg) != 0) {
+        emu_core_stop();
+        emu_child_stop(3000);
+        if (url_front)
+            MHD_stop_daemon(url_front);
+        MHD_stop_daemon(front);
+        MHD_stop_daemon(rapi);
+        emu_core_free();
+        return 1;
+    }
 
     int sig = 0;
     sigwait(&set, &sig);
@@ -179,6 +253,9 @@ int main(int argc, char **argv)
            sig == SIGINT ? "SIGINT" : "SIGTERM");
     emu_child_stop(3000); /* the runtime finishes what it runs, then gets SIGTERM */
     emu_core_stop();
+    emu_sqs_source_stop();
+    if (url_front)
+        MHD_stop_daemon(url_front);
     MHD_stop_daemon(front);
     MHD_stop_daemon(rapi);
     emu_core_free();

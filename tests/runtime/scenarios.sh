@@ -346,6 +346,8 @@ scenario_context() {
     check "tenant id parsed" log_has 'tenant tenant-42,'
     check "client context parsed (size only)" log_has 'client context 29 bytes, cognito identity 22 bytes'
     check "invocation id parsed" log_has 'invocation id [0-9a-f-]{36},'
+    check "tenant, invocation id, client context and identity reach the handler's context" \
+        log_has 'trace: tenant=tenant-42 invocation=[0-9a-f-]{36} client_context_bytes=29 cognito_bytes=22'
     invoke t2 -d @"$tmp/t.json"
     check "no trace header: _X_AMZN_TRACE_ID unset again" log_has 'trace: env=\(unset\) ctx=\(none\)'
     invoke t3 -d @"$tmp/t.json" -H 'X-Amzn-Trace-Id: Root=1-00000000-000000000000000000000003'

@@ -8,6 +8,7 @@
  * When VZ_TEST_INIT_FAIL is set, `trace`'s init hook fails with that text (init error tests). */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "vz/handler.h"
@@ -37,6 +38,10 @@ static vz_status trace_handle(const vz_context *ctx, const vz_sqs_record *record
     vz_log(VZ_LOG_INFO, NULL, "trace: env=%s ctx=%s arn=%s deadline_ms=%lld remaining_ms=%lld", env ? env : "(unset)",
            ctx->trace_id ? ctx->trace_id : "(none)", ctx->function_arn ? ctx->function_arn : "(none)",
            (long long)ctx->deadline_ms, (long long)vz_context_remaining_ms(ctx));
+    vz_log(VZ_LOG_INFO, NULL, "trace: tenant=%s invocation=%s client_context_bytes=%zu cognito_bytes=%zu",
+           ctx->tenant_id ? ctx->tenant_id : "(none)", ctx->invocation_id ? ctx->invocation_id : "(none)",
+           ctx->client_context ? strlen(ctx->client_context) : 0,
+           ctx->cognito_identity ? strlen(ctx->cognito_identity) : 0);
     return VZ_OK;
 }
 

@@ -1,0 +1,394 @@
+/* endpoint.c -- the /events/ endpoint: check a Hasura request, queue its body (see endpoint.h).
+ *
+ * The checks run cheapest and least revealing first: route and method, then the
+ * key (so that nothing about names or bodies is told to a caller without it),
+ * then the name, then the body.  Only a request that passed every check reaches
+ * SQS.  The SQS client is created on the first request that needs it and kept
+ * for the life of the process (one connection, queue URLs cached).
+ */
+#include "vz/endpoint.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "vz/base64.h"
+#include "vz/log.h"
+#include "vz/registry.h"
+#include "vz/sqs_client.h"
+
+static vz_sqs_client *client; /* long-lived, created on first use */
+
+typedef struct request {
+    const char *method;   /* "POST", ... or NULL */
+    const char *path;     /* raw path or NULL */
+    const cJSON *headers; /* object of header → string, any letter case */
+    const char *body;     /* as sent in the event (maybe base64), or NULL */
+    size_t body_len;
+    bool base64; /* isBase64Encoded */
+} request;
+
+typedef struct answer {
+    int status;
+    char message[512];    /* the "message" of the JSON body */
+    char event_name[96];  /* the name, once known to be well formed; else "" */
+    size_t body_bytes;    /* decoded body size, once known */
+    char message_id[128]; /* SQS MessageId when queued */
+} answer;
+
+static const char *str_item(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+bool vz_endpoint_is_http_event(const cJSON *root)
+{
+    if (!cJSON_IsObject(root) || !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root, "requestContext")))
+        return false;
+    const char *version = str_item(root, "version");
+    if (version && strcmp(version, "2.0") == 0)
+        return true;
+    return str_item(root, "httpMethod") != NULL;
+}
+
+static void read_request(const cJSON *ev, request *rq)
+{
+    memset(rq, 0, sizeof *rq);
+    const cJSON *rc = cJSON_GetObjectItemCaseSensitive(ev, "requestContext");
+    rq->method = str_item(ev, "httpMethod");
+    if (!rq->method)
+        rq->method = str_item(cJSON_GetObjectItemCaseSensitive(rc, "http"), "method");
+    rq->path = str_item(ev, "rawPath");
+    if (!rq->path)
+        rq->path = str_item(ev, "path");
+    if (!rq->path)
+        rq->path = str_item(cJSON_GetObjectItemCaseSensitive(rc, "http"), "path");
+    rq->headers = cJSON_GetObjectItemCaseSensitive(ev, "headers");
+    const cJSON *body = cJSON_GetObjectItemCaseSensitive(ev, "body");
+    if (cJSON_IsString(body)) {
+        rq->body = body->valuestring;
+        rq->body_len = strlen(body->valuestring);
+    }
+    rq->base64 = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev, "isBase64Encoded"));
+}
+
+/* The value of header `name` in any letter case, or NULL. */
+static const char *header(const request *rq, const char *name)
+{
+    const cJSON *h;
+    cJSON_ArrayForEach(h, rq->headers)
+    {
+        if (h->string && cJSON_IsString(h) && strcasecmp(h->string, name) == 0)
+            return h->valuestring;
+    }
+    return NULL;
+}
+
+bool vz_endpoint_secret_equal(const char *given, size_t given_len, const char *secret, size_t secret_len)
+{
+    if (secret_len == 0)
+        return false;
+    /* Loop over the caller's bytes only, so the time tells nothing about the secret's length or content. */
+    volatile unsigned char diff = given_len != secret_len;
+    for (size_t i = 0; i < given_len; i++)
+        diff |= (unsigned char)given[i] ^ (unsigned char)secret[i % secret_len];
+    return diff == 0;
+}
+
+static bool name_char(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+}
+
+int vz_endpoint_check_name(const char *name, const char *queue_prefix, char *why, size_t why_len)
+{
+    if (!queue_prefix)
+        queue_prefix = VZ_DEFAULT_QUEUE_PREFIX;
+    if (!name || !*name) {
+        snprintf(why, why_len, "the HASURA_EVENT_NAME header is missing or empty");
+        return 403;
+    }
+    size_t n = strlen(name), plen = strlen(queue_prefix);
+    if (plen + n > VZ_SQS_MAX_QUEUE_NAME) {
+        snprintf(why, why_len, "the event name is %zu characters; with the prefix a queue name takes at most %d", n,
+                 VZ_SQS_MAX_QUEUE_NAME);
+        return 400;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!name_char(name[i])) {
+            snprintf(why, why_len, "the event name may hold only letters, digits, '_' and '-' (byte %zu is not)",
+                     i + 1);
+            return 400;
+        }
+    }
+    for (size_t i = 0; i < vz_registry_count(); i++) {
+        const char *h = vz_registry_at(i)->name;
+        size_t hl = strlen(h);
+        if (n > hl + 1 && strncmp(name, h, hl) == 0 && name[hl] == '_')
+            return 0;
+    }
+    snprintf(why, why_len, "the event name is not <handler>_<stage> for a handler this function serves");
+    return 403;
+}
+
+/* Strict UTF-8 (no overlongs, no surrogates, at most U+10FFFF), as SQS requires of a message body. */
+static bool valid_utf8(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        size_t k;
+        uint32_t cp;
+        if (c < 0x80) {
+            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+                return false;
+            i++;
+            continue;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            k = 1, cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            k = 2, cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            k = 3, cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + k >= n)
+            return false;
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (s[i + j] & 0x3f);
+        }
+        if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff) ||
+            cp == 0xfffe || cp == 0xffff)
+            return false;
+        i += k + 1;
+    }
+    return true;
+}
+
+static bool is_json_object(const char *body, size_t len)
+{
+    const char *end = NULL;
+    cJSON *doc = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+    bool ok = cJSON_IsObject(doc);
+    cJSON_Delete(doc);
+    if (!ok || !end)
+        return false;
+    for (const char *p = end; p < body + len; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+            return false;
+    return true;
+}
+
+static bool path_is_events(const char *path)
+{
+    if (!path)
+        return true; /* shapes without a path (tests, direct invokes) are the endpoint itself */
+    size_t n = strlen(path);
+    if (n > 0 && path[n - 1] == '/')
+        n--;
+    return n >= 7 && strncmp(path + n - 7, "/events", 7) == 0;
+}
+
+/* The reason given to the caller for a failed SendMessage: what kind of failure, never a credential. */
+static void unavailable_reason(vz_status st, const vz_error *e, const char *queue, char *out, size_t n)
+{
+    if (st == VZ_ENOTFOUND)
+        snprintf(out, n, "queue %.100s does not exist", queue);
+    else if (st == VZ_ETIMEDOUT)
+        snprintf(out, n, "the queue service did not answer in time");
+    else if (strcmp(e->type, "SQS.Transport") == 0)
+        snprintf(out, n, "the queue service could not be reached");
+    else if (strcmp(e->type, "SQS.Configuration") == 0)
+        snprintf(out, n, "the queue service is not configured for this function");
+    else
+        snprintf(out, n, "the queue service refused the message (%.64s)", e->type);
+}
+
+static long send_timeout_ms(const vz_context *ctx)
+{
+    int64_t left = vz_context_remaining_ms(ctx);
+    if (left > 10000)
+        return 0;
+    return left - 250 > 500 ? (long)(left - 250) : 500;
+}
+
+static void enqueue(const vz_context *ctx, const char *queue_prefix, const char *body, size_t len, answer *a)
+{
+    char queue[256]; /* the name was checked to fit VZ_SQS_MAX_QUEUE_NAME */
+    snprintf(queue, sizeof queue, "%s%s", queue_prefix ? queue_prefix : VZ_DEFAULT_QUEUE_PREFIX, a->event_name);
+    vz_error e = {{0}, {0}};
+    vz_status st = VZ_OK;
+    if (!client) {
+        vz_sqs_client_config cfg;
+        st = vz_sqs_client_config_from_env(&cfg, &e);
+        if (st == VZ_OK) {
+            client = vz_sqs_client_new(&cfg, &e);
+            st = client ? VZ_OK : VZ_ERR;
+        }
+    }
+    if (st == VZ_OK)
+        st = vz_sqs_client_send(client, queue, body, len, VZ_ENDPOINT_DELAY_SECONDS, a->message_id,
+                                send_timeout_ms(ctx), &e);
+    if (st == VZ_OK) {
+        a->status = 200;
+        snprintf(a->message, sizeof a->message, "Update queued: %s", a->message_id);
+        return;
+    }
+    char reason[256];
+    unavailable_reason(st, &e, queue, reason, sizeof reason);
+    vz_log(VZ_LOG_ERROR, NULL, "endpoint: cannot queue the event for %s (%s): %s", queue, e.type, e.message);
+    a->status = 503;
+    snprintf(a->message, sizeof a->message, "Unable to queue update request: %s", reason);
+}
+
+static void check_body(const vz_context *ctx, const char *queue_prefix, const request *rq, answer *a)
+{
+    const char *body = rq->body ? rq->body : "";
+    size_t len = rq->body_len;
+    unsigned char *decoded = NULL;
+    if (rq->base64) {
+        if (len > (VZ_SQS_MAX_MESSAGE_BYTES + 2) / 3 * 4 + 4) {
+            a->status = 413;
+            snprintf(a->message, sizeof a->message, "Payload Too Large: SQS takes at most %zu bytes",
+                     VZ_SQS_MAX_MESSAGE_BYTES);
+            return;
+        }
+        decoded = vz_base64_decode(body, len, &len);
+        if (!decoded) {
+            a->status = 400;
+            snprintf(a->message, sizeof a->message, "Bad Request: the body is marked base64 but is not");
+            return;
+        }
+        body = (const char *)decoded;
+    }
+    a->body_bytes = len;
+    if (len > VZ_SQS_MAX_MESSAGE_BYTES) {
+        a->status = 413;
+        snprintf(a->message, sizeof a->message, "Payload Too Large: the body is %zu bytes, SQS takes at most %zu", len,
+                 VZ_SQS_MAX_MESSAGE_BYTES);
+    } else if (!valid_utf8((const unsigned char *)body, len) || !is_json_object(body, len)) {
+        a->status = 400;
+        snprintf(a->message, sizeof a->message, "Bad Request: the body is not a JSON object in UTF-8");
+    } else {
+        enqueue(ctx, queue_prefix, body, len, a);
+    }
+    free(decoded);
+}
+
+static void decide(const vz_context *ctx, const char *queue_prefix, const request *rq, answer *a)
+{
+    if (!path_is_events(rq->path)) {
+        a->status = 404;
+        snprintf(a->message, sizeof a->message, "Not Found: events are posted to /events/");
+        return;
+    }
+    if (!rq->method || (strcmp(rq->method, "POST") != 0 && strcmp(rq->method, "PUT") != 0)) {
+        a->status = 405;
+        snprintf(a->message, sizeof a->message, "Method Not Allowed: use POST or PUT");
+        return;
+    }
+    const char *secret = getenv("HASURA_EVENT_API");
+    if (!secret || !*secret) {
+        vz_log(VZ_LOG_ERROR, NULL, "endpoint: HASURA_EVENT_API is not set; every request is refused");
+        a->status = 503;
+        snprintf(a->message, sizeof a->message, "Unable to queue update request: the endpoint has no key configured");
+        return;
+    }
+    static const char *const key_headers[] = {"HASURA_EVENT_API", "HASURA_TRIGGER_API_KEY"};
+    bool allowed = false;
+    for (size_t i = 0; i < 2; i++) {
+        const char *given = header(rq, key_headers[i]);
+        if (given && vz_endpoint_secret_equal(given, strlen(given), secret, strlen(secret)))
+            allowed = true;
+    }
+    if (!allowed) {
+        a->status = 403;
+        snprintf(a->message, sizeof a->message, "Forbidden Request");
+        return;
+    }
+    const char *name = header(rq, "HASURA_EVENT_NAME");
+    char why[200];
+    int st = vz_endpoint_check_name(name, queue_prefix, why, sizeof why);
+    if (st != 0) {
+        a->status = st;
+        snprintf(a->message, sizeof a->message, "%s",
+                 !name || !*name ? "Forbidden Request: Missing Event Name"
+                 : st == 403     ? "Forbidden Request: Unknown Event Name"
+                                 : "Bad Request: invalid event name");
+        vz_log(VZ_LOG_WARN, NULL, "endpoint: event name refused: %s", why);
+        return;
+    }
+    snprintf(a->event_name, sizeof a->event_name, "%s", name);
+    check_body(ctx, queue_prefix, rq, a);
+}
+
+static char *render(const answer *a)
+{
+    cJSON *msg = cJSON_CreateObject();
+    cJSON *resp = cJSON_CreateObject();
+    cJSON *hdrs = resp ? cJSON_AddObjectToObject(resp, "headers") : NULL;
+    char *body = msg && cJSON_AddStringToObject(msg, "message", a->message) ? cJSON_PrintUnformatted(msg) : NULL;
+    char *out = NULL;
+    if (body && hdrs && cJSON_AddNumberToObject(resp, "statusCode", a->status) &&
+        cJSON_AddStringToObject(hdrs, "content-type", "application/json") &&
+        (a->status != 405 || cJSON_AddStringToObject(hdrs, "allow", "POST, PUT")) &&
+        cJSON_AddStringToObject(resp, "body", body) && cJSON_AddFalseToObject(resp, "isBase64Encoded"))
+        out = cJSON_PrintUnformatted(resp);
+    cJSON_free(body);
+    cJSON_Delete(msg);
+    cJSON_Delete(resp);
+    return out;
+}
+
+static void log_answer(const request *rq, const answer *a, double ms)
+{
+    vz_log_level level = a->status == 200 ? VZ_LOG_INFO : a->status >= 500 ? VZ_LOG_ERROR : VZ_LOG_WARN;
+    if (!vz_log_enabled(level))
+        return;
+    cJSON *extra = cJSON_CreateObject();
+    if (extra) {
+        cJSON_AddNumberToObject(extra, "statusCode", a->status);
+        cJSON_AddStringToObject(extra, "method", rq->method ? rq->method : "");
+        if (a->event_name[0])
+            cJSON_AddStringToObject(extra, "eventName", a->event_name);
+        cJSON_AddNumberToObject(extra, "bodyBytes", (double)(a->body_bytes ? a->body_bytes : rq->body_len));
+    }
+    vz_log_fields f = VZ_LOG_FIELDS_NONE;
+    f.message_id = a->message_id[0] ? a->message_id : NULL;
+    f.outcome = a->status == 200 ? "queued" : "refused";
+    f.duration_ms = ms;
+    f.extra = extra;
+    vz_log(level, &f, "endpoint: %d %s", a->status, a->message);
+    cJSON_Delete(extra);
+}
+
+vz_status vz_endpoint_run(const vz_context *ctx, const char *queue_prefix, const cJSON *event, char **response,
+                          int *status, vz_error *err)
+{
+    double t0 = vz_monotonic_ms();
+    request rq;
+    read_request(event, &rq);
+    answer a;
+    memset(&a, 0, sizeof a);
+    decide(ctx, queue_prefix, &rq, &a);
+    log_answer(&rq, &a, vz_monotonic_ms() - t0);
+    *status = a.status;
+    *response = render(&a);
+    if (!*response) {
+        vz_error_set(err, "Runtime.OutOfMemory", "cannot build the HTTP response");
+        return VZ_ENOMEM;
+    }
+    return VZ_OK;
+}
+
+void vz_endpoint_shutdown(void)
+{
+    vz_sqs_client_free(client);
+    client = NULL;
+}

@@ -1,0 +1,555 @@
+/* sqs_client.c -- Amazon SQS over AWS JSON 1.0, signed by libcurl's SigV4 (see sqs_client.h).
+ *
+ * Every call is one POST of a JSON document to the endpoint's root with
+ * X-Amz-Target naming the action.  An answer of 200 is the result document; any
+ * other status carries {"__type": "...#Code", "message": "..."}, which becomes
+ * the vz_error.  The curl handle is reused so that calls share one connection.
+ */
+#include "vz/sqs_client.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#define QUEUE_CACHE_SIZE 32
+#define DEFAULT_TIMEOUT_MS 10000L
+#define MAX_ANSWER ((size_t)8 * 1024 * 1024)
+
+typedef struct queue_entry {
+    char *name; /* queue name */
+    char *url;  /* its QueueUrl */
+} queue_entry;
+
+struct vz_sqs_client {
+    CURL *curl;         /* one handle, one keep-alive connection */
+    char *endpoint;     /* base URL, no trailing slash */
+    char *region;       /* signing region */
+    char *userpwd;      /* "key:secret" for CURLOPT_USERPWD; wiped on free */
+    char *token_header; /* "X-Amz-Security-Token: ..." or NULL */
+    char sigv4[128];    /* "aws:amz:<region>:sqs" */
+    long timeout_ms;    /* default request cap */
+    const int *cancel;  /* abandon requests when non-zero, or NULL */
+    queue_entry queues[QUEUE_CACHE_SIZE];
+    size_t nqueues;
+    size_t next_evict; /* round-robin slot to reuse when the cache is full */
+};
+
+typedef struct buffer {
+    char *data;
+    size_t len, cap;
+    bool overflow;
+} buffer;
+
+static char *dup_str(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static void wipe_free(char *s)
+{
+    if (!s)
+        return;
+    volatile char *p = s;
+    while (*p)
+        *p++ = 0;
+    free(s);
+}
+
+static const char *env_nonempty(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+vz_status vz_sqs_client_config_from_env(vz_sqs_client_config *cfg, vz_error *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->region = env_nonempty("AWS_REGION");
+    if (!cfg->region)
+        cfg->region = env_nonempty("AWS_DEFAULT_REGION");
+    cfg->endpoint = env_nonempty("AWS_ENDPOINT_URL_SQS");
+    if (!cfg->endpoint)
+        cfg->endpoint = env_nonempty("AWS_ENDPOINT_URL");
+    cfg->access_key_id = env_nonempty("AWS_ACCESS_KEY_ID");
+    cfg->secret_key = env_nonempty("AWS_SECRET_ACCESS_KEY");
+    cfg->session_token = env_nonempty("AWS_SESSION_TOKEN");
+    const char *missing = !cfg->region          ? "AWS_REGION"
+                          : !cfg->access_key_id ? "AWS_ACCESS_KEY_ID"
+                          : !cfg->secret_key    ? "AWS_SECRET_ACCESS_KEY"
+                                                : NULL;
+    if (missing) {
+        vz_error_set(err, "SQS.Configuration", "%s is not set: the SQS client cannot sign requests", missing);
+        return VZ_EINVAL;
+    }
+    return VZ_OK;
+}
+
+vz_sqs_client *vz_sqs_client_new(const vz_sqs_client_config *cfg, vz_error *err)
+{
+    static bool curl_ready;
+    if (!curl_ready) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            vz_error_set(err, "SQS.Transport", "curl_global_init failed");
+            return NULL;
+        }
+        curl_ready = true;
+    }
+    if (!cfg->region || !cfg->access_key_id || !cfg->secret_key) {
+        vz_error_set(err, "SQS.Configuration", "the SQS client needs a region and credentials");
+        return NULL;
+    }
+    vz_sqs_client *c = calloc(1, sizeof *c);
+    if (!c) {
+        vz_error_set(err, "Runtime.OutOfMemory", "cannot allocate the SQS client");
+        return NULL;
+    }
+    c->curl = curl_easy_init();
+    c->region = dup_str(cfg->region);
+    if (cfg->endpoint) {
+        c->endpoint = dup_str(cfg->endpoint);
+    } else {
+        size_t n = strlen(cfg->region) + 32;
+        c->endpoint = malloc(n);
+        if (c->endpoint)
+            snprintf(c->endpoint, n, "https://sqs.%s.amazonaws.com", cfg->region);
+    }
+    size_t up = strlen(cfg->access_key_id) + strlen(cfg->secret_key) + 2;
+    c->userpwd = malloc(up);
+    if (c->userpwd)
+        snprintf(c->userpwd, up, "%s:%s", cfg->access_key_id, cfg->secret_key);
+    if (cfg->session_token && *cfg->session_token) {
+        size_t n = strlen(cfg->session_token) + 32;
+        c->token_header = malloc(n);
+        if (c->token_header)
+            snprintf(c->token_header, n, "X-Amz-Security-Token: %s", cfg->session_token);
+    }
+    if (!c->curl || !c->region || !c->endpoint || !c->userpwd ||
+        (cfg->session_token && *cfg->session_token && !c->token_header)) {
+        vz_error_set(err, "Runtime.OutOfMemory", "cannot set up the SQS client");
+        vz_sqs_client_free(c);
+        return NULL;
+    }
+    size_t elen = strlen(c->endpoint);
+    while (elen > 0 && c->endpoint[elen - 1] == '/')
+        c->endpoint[--elen] = '\0';
+    snprintf(c->sigv4, sizeof c->sigv4, "aws:amz:%s:sqs", c->region);
+    c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
+    c->cancel = cfg->cancel;
+    return c;
+}
+
+void vz_sqs_client_free(vz_sqs_client *c)
+{
+    if (!c)
+        return;
+    if (c->curl)
+        curl_easy_cleanup(c->curl);
+    for (size_t i = 0; i < c->nqueues; i++) {
+        free(c->queues[i].name);
+        free(c->queues[i].url);
+    }
+    free(c->endpoint);
+    free(c->region);
+    wipe_free(c->userpwd);
+    wipe_free(c->token_header);
+    free(c);
+}
+
+const char *vz_sqs_client_endpoint(const vz_sqs_client *c)
+{
+    return c->endpoint;
+}
+
+static size_t collect(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    buffer *b = userdata;
+    size_t n = size * nmemb;
+    if (b->len + n > MAX_ANSWER) {
+        b->overflow = true;
+        return 0;
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (!d)
+            return 0;
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, ptr, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return n;
+}
+
+static int progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    const int *cancel = clientp;
+    return __atomic_load_n(cancel, __ATOMIC_ACQUIRE) ? 1 : 0;
+}
+
+/* Turn a non-200 answer into err: "com.amazonaws.sqs#QueueDoesNotExist" → type "QueueDoesNotExist". */
+static vz_status answer_error(const char *action, long http, const buffer *b, vz_error *err)
+{
+    cJSON *doc = b->data ? cJSON_ParseWithLength(b->data, b->len) : NULL;
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(doc, "__type");
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(doc, "message");
+    if (!cJSON_IsString(msg))
+        msg = cJSON_GetObjectItemCaseSensitive(doc, "Message");
+    const char *code = cJSON_IsString(type) ? type->valuestring : "SQS.HttpError";
+    const char *hash = strrchr(code, '#');
+    if (hash)
+        code = hash + 1;
+    /* A signature error's message quotes the canonical request, headers (the session token) included. */
+    const char *text = cJSON_IsString(msg) && msg->valuestring ? msg->valuestring : NULL;
+    if (strstr(code, "Signature"))
+        text = NULL;
+    vz_error_set(err, code, "SQS %s answered HTTP %ld: %s%s%s", action, http, code, text ? ": " : "", text ? text : "");
+    vz_status st = strstr(code, "NonExistentQueue") || strstr(code, "QueueDoesNotExist") ? VZ_ENOTFOUND : VZ_EIO;
+    cJSON_Delete(doc);
+    return st;
+}
+
+vz_status vz_sqs_client_call(vz_sqs_client *c, const char *action, const cJSON *req, long timeout_ms, cJSON **resp,
+                             vz_error *err)
+{
+    *resp = NULL;
+    char *payload = req ? cJSON_PrintUnformatted(req) : strdup("{}");
+    char target[96], url[1024];
+    snprintf(target, sizeof target, "X-Amz-Target: AmazonSQS.%s", action);
+    snprintf(url, sizeof url, "%s/", c->endpoint);
+    struct curl_slist *hdrs = NULL, *h;
+    h = curl_slist_append(hdrs, "Content-Type: application/x-amz-json-1.0");
+    hdrs = h ? h : hdrs;
+    h = h ? curl_slist_append(hdrs, target) : NULL;
+    hdrs = h ? h : hdrs;
+    h = h ? curl_slist_append(hdrs, "Expect:") : NULL;
+    hdrs = h ? h : hdrs;
+    if (h && c->token_header)
+        h = curl_slist_append(hdrs, c->token_header);
+    if (!payload || !h) {
+        free(payload);
+        curl_slist_free_all(hdrs);
+        vz_error_set(err, "Runtime.OutOfMemory", "cannot build the SQS %s request", action);
+        return VZ_ENOMEM;
+    }
+    buffer b = {0};
+    CURL *k = c->curl;
+    curl_easy_reset(k);
+    curl_easy_setopt(k, CURLOPT_URL, url);
+    curl_easy_setopt(k, CURLOPT_NOPROXY, "127.0.0.1,localhost,::1");
+    curl_easy_setopt(k, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(k, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(k, CURLOPT_POSTFIELDS, payload);
+    curl_easy_setopt(k, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
+    curl_easy_setopt(k, CURLOPT_AWS_SIGV4, c->sigv4);
+    curl_easy_setopt(k, CURLOPT_USERPWD, c->userpwd);
+    curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(k, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(k, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+    curl_easy_setopt(k, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : c->timeout_ms);
+    curl_easy_setopt(k, CURLOPT_NOSIGNAL, 1L);
+    if (c->cancel) {
+        curl_easy_setopt(k, CURLOPT_XFERINFOFUNCTION, progress);
+        curl_easy_setopt(k, CURLOPT_XFERINFODATA, (void *)c->cancel);
+        curl_easy_setopt(k, CURLOPT_NOPROGRESS, 0L);
+    }
+    CURLcode rc = curl_easy_perform(k);
+    long http = 0;
+    curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, &http);
+    curl_slist_free_all(hdrs);
+    free(payload);
+    vz_status st = VZ_OK;
+    if (rc != CURLE_OK) {
+        vz_error_set(err, "SQS.Transport", "SQS %s to %s failed: %s", action, c->endpoint,
+                     b.overflow ? "answer too large" : curl_easy_strerror(rc));
+        st = rc == CURLE_OPERATION_TIMEDOUT ? VZ_ETIMEDOUT : VZ_EIO;
+    } else if (http != 200) {
+        st = answer_error(action, http, &b, err);
+    } else {
+        *resp = b.data ? cJSON_ParseWithLength(b.data, b.len) : cJSON_CreateObject();
+        if (!*resp) {
+            vz_error_set(err, "SQS.BadAnswer", "SQS %s answered 200 with a body that is not JSON (%zu bytes)", action,
+                         b.len);
+            st = VZ_EIO;
+        }
+    }
+    free(b.data);
+    return st;
+}
+
+static const char *cache_find(const vz_sqs_client *c, const char *name)
+{
+    for (size_t i = 0; i < c->nqueues; i++)
+        if (strcmp(c->queues[i].name, name) == 0)
+            return c->queues[i].url;
+    return NULL;
+}
+
+static const char *cache_put(vz_sqs_client *c, const char *name, const char *url)
+{
+    const char *have = cache_find(c, name);
+    if (have && strcmp(have, url) == 0)
+        return have;
+    char *n = strdup(name), *u = strdup(url);
+    if (!n || !u) {
+        free(n);
+        free(u);
+        return NULL;
+    }
+    size_t slot = c->nqueues;
+    for (size_t i = 0; i < c->nqueues; i++)
+        if (strcmp(c->queues[i].name, name) == 0)
+            slot = i;
+    if (slot == QUEUE_CACHE_SIZE) {
+        slot = c->next_evict;
+        c->next_evict = (c->next_evict + 1) % QUEUE_CACHE_SIZE;
+    }
+    if (slot < c->nqueues) {
+        free(c->queues[slot].name);
+        free(c->queues[slot].url);
+    } else {
+        c->nqueues++;
+    }
+    c->queues[slot].name = n;
+    c->queues[slot].url = u;
+    return u;
+}
+
+/* Take the "QueueUrl" string out of an answer and cache it under name. */
+static vz_status cache_answer(vz_sqs_client *c, const char *action, const char *name, cJSON *resp, const char **url,
+                              vz_error *err)
+{
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(resp, "QueueUrl");
+    const char *cached = cJSON_IsString(u) ? cache_put(c, name, u->valuestring) : NULL;
+    cJSON_Delete(resp);
+    if (!cached) {
+        vz_error_set(err, "SQS.BadAnswer", "SQS %s for queue %s gave no QueueUrl", action, name);
+        return VZ_EIO;
+    }
+    if (url)
+        *url = cached;
+    return VZ_OK;
+}
+
+vz_status vz_sqs_client_queue_url(vz_sqs_client *c, const char *name, const char **url, vz_error *err)
+{
+    const char *have = cache_find(c, name);
+    if (have) {
+        *url = have;
+        return VZ_OK;
+    }
+    cJSON *req = cJSON_CreateObject();
+    if (!req || !cJSON_AddStringToObject(req, "QueueName", name)) {
+        cJSON_Delete(req);
+        vz_error_set(err, "Runtime.OutOfMemory", "cannot build GetQueueUrl");
+        return VZ_ENOMEM;
+    }
+    cJSON *resp = NULL;
+    vz_status st = vz_sqs_client_call(c, "GetQueueUrl", req, 0, &resp, err);
+    cJSON_Delete(req);
+    if (st != VZ_OK)
+        return st;
+    return cache_answer(c, "GetQueueUrl", name, resp, url, err);
+}
+
+vz_status vz_sqs_client_create_queue(vz_sqs_client *c, const char *name, const cJSON *attributes, const char **url,
+                                     vz_error *err)
+{
+    cJSON *req = cJSON_CreateObject();
+    bool ok = req && cJSON_AddStringToObject(req, "QueueName", name);
+    if (ok && attributes) {
+        cJSON *copy = cJSON_Duplicate(attributes, 1);
+        ok = copy && cJSON_AddItemToObject(req, "Attributes", copy);
+    }
+    if (!ok) {
+        cJSON_Delete(req);
+        vz_error_set(err, "Runtime.OutOfMemory", "cannot build CreateQueue");
+        return VZ_ENOMEM;
+    }
+    cJSON *resp = NULL;
+    vz_status st = vz_sqs_client_call(c, "CreateQueue", req, 0, &resp, err);
+    cJSON_Delete(req);
+    if (st != VZ_OK)
+        return st;
+    return cache_answer(c, "CreateQueue", name, resp, url, err);
+}
+
+vz_status vz_sqs_client_send(vz_sqs_client *c, const char *name, const char *body, size_t len, int delay_s,
+                             char message_id[128], long timeout_ms, vz_error *err)
+{
+    message_id[0] = '\0';
+    if (len > VZ_SQS_MAX_MESSAGE_BYTES) {
+        vz_error_set(err, "SQS.MessageTooLong", "the message is %zu bytes, SQS takes at most %zu", len,
+                     VZ_SQS_MAX_MESSAGE_BYTES);
+        return VZ_EINVAL;
+    }
+    const char *url = NULL;
+    vz_status st = vz_sqs_client_queue_url(c, name, &url, err);
+    if (st != VZ_OK)
+        return st;
+    char *text = malloc(len + 1);
+    cJSON *req = cJSON_CreateObject();
+    bool ok = text && req;
+    if (ok) {
+        memcpy(text, body, len);
+        text[len] = '\0';
+        ok = cJSON_AddStringToObject(req, "QueueUrl", url) && cJSON_AddStringToObject(req, "MessageBody", text) &&
+             cJSON_AddNumberToObject(req, "DelaySeconds", delay_s);
+    }
+    free(text);
+    if (!ok) {
+        cJSON_Delete(req);
+        vz_error_set(err, "Runtime.OutOfMemory", "cannot build SendMessage");
+        return VZ_ENOMEM;
+    }
+    cJSON *resp = NULL;
+    st = vz_sqs_client_call(c, "SendMessage", req, timeout_ms, &resp, err);
+    cJSON_Delete(req);
+    if (st != VZ_OK)
+        return st;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(resp, "MessageId");
+    if (!cJSON_IsString(id) || strlen(id->valuestring) >= 128) {
+        cJSON_Delete(resp);
+        vz_error_set(err, "SQS.BadAnswer", "SendMessage to %s gave no usable MessageId", name);
+        return VZ_EIO;
+    }
+    snprintf(message_id, 128, "%s", id->valuestring);
+    cJSON_Delete(resp);
+    return VZ_OK;
+}
+
+vz_status vz_sqs_client_receive(vz_sqs_client *c, const char *url, int max, int wait_s, int visibility_s,
+                                cJSON **messages, vz_error *err)
+{
+    *messages = NULL;
+    cJSON *req = cJSON_CreateObject();
+    const char *all[] = {"All"};
+    bool ok = req && cJSON_AddStringToObject(req, "QueueUrl", url) &&
+              cJSON_AddNumberToObject(req, "MaxNumberOfMessages", max) &&
+              cJSON_AddNumberToObject(req, "WaitTimeSeconds", wait_s) &&
+              cJSON_AddItemToObject(req, "AttributeNames", cJSON_CreateStringArray(all, 1)) &&
+              cJSON_AddItemToObject(req, "MessageSystemAttributeNames", cJSON_CreateStringArray(all, 1)) &&
+              cJSON_AddItemToObject(req, "MessageAttributeNames", cJSON_CreateStringArray(all, 1));
+    if (ok && visibility_s >= 0)
+        ok = cJSON_AddNumberToObject(req, "VisibilityTimeout", visibility_s) != NULL;
+    if (!ok) {
+        cJSON_Delete(req);
+        vz_error_set(err, "Runtime.OutOfMemory", "cannot build ReceiveMessage");
+        return VZ_ENOMEM;
+    }
+    cJSON *resp = NULL;
+    /* Long polling: the request may legitimately last wait_s; allow that plus the usual cap. */
+    vz_status st = vz_sqs_client_call(c, "ReceiveMessage", req, (long)wait_s * 1000 + c->timeout_ms, &resp, err);
+    cJSON_Delete(req);
+    if (st != VZ_OK)
+        return st;
+    cJSON *list = cJSON_DetachItemFromObjectCaseSensitive(resp, "Messages");
+    cJSON_Delete(resp);
+    if (!list)
+        list = cJSON_CreateArray();
+    if (!cJSON_IsArray(list)) {
+        cJSON_Delete(list);
+        vz_error_set(err, "SQS.BadAnswer", "ReceiveMessage answered a \"Messages\" that is not an array");
+        return VZ_EIO;
+    }
+    *messages = list;
+    return VZ_OK;
+}
+
+vz_status vz_sqs_client_delete_batch(vz_sqs_client *c, const char *url, const char *const *receipt_handles, size_t n,
+                                     vz_error *err)
+{
+    if (n == 0)
+        return VZ_OK;
+    if (n > 10) {
+        vz_error_set(err, "SQS.TooManyEntries", "DeleteMessageBatch takes at most 10 entries, got %zu", n);
+        return VZ_EINVAL;
+    }
+    cJSON *req = cJSON_CreateObject();
+    cJSON *entries = req ? cJSON_AddArrayToObject(req, "Entries") : NULL;
+    bool ok = entries && cJSON_AddStringToObject(req, "QueueUrl", url);
+    for (size_t i = 0; ok && i < n; i++) {
+        cJSON *e = cJSON_CreateObject();
+        char id[16];
+        snprintf(id, sizeof id, "m%zu", i);
+        ok = e && cJSON_AddItemToArray(entries, e) && cJSON_AddStringToObject(e, "Id", id) &&
+             cJSON_AddStringToObject(e, "ReceiptHandle", receipt_handles[i]);
+        if (!ok && e && !e->prev)
+            cJSON_Delete(e);
+    }
+    if (!ok) {
+        cJSON_Delete(req);
+        vz_error_set(err, "Runtime.OutOfMemory", "cannot build DeleteMessageBatch");
+        return VZ_ENOMEM;
+    }
+    cJSON *resp = NULL;
+    vz_status st = vz_sqs_client_call(c, "DeleteMessageBatch", req, 0, &resp, err);
+    cJSON_Delete(req);
+    if (st != VZ_OK)
+        return st;
+    const cJSON *failed = cJSON_GetObjectItemCaseSensitive(resp, "Failed");
+    int nf = cJSON_IsArray(failed) ? cJSON_GetArraySize(failed) : 0;
+    if (nf > 0) {
+        const cJSON *code = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(failed, 0), "Code");
+        vz_error_set(err, "SQS.DeleteFailed", "DeleteMessageBatch: %d of %zu entries failed (%s)", nf, n,
+                     cJSON_IsString(code) ? code->valuestring : "no code");
+        st = VZ_EIO;
+    }
+    cJSON_Delete(resp);
+    return st;
+}
+
+vz_status vz_sqs_client_attributes(vz_sqs_client *c, const char *url, cJSON **attributes, vz_error *err)
+{
+    *attributes = NULL;
+    cJSON *req = cJSON_CreateObject();
+    const char *all[] = {"All"};
+    if (!req || !cJSON_AddStringToObject(req, "QueueUrl", url) ||
+        !cJSON_AddItemToObject(req, "AttributeNames", cJSON_CreateStringArray(all, 1))) {
+        cJSON_Delete(req);
+        vz_error_set(err, "Runtime.OutOfMemory", "cannot build GetQueueAttributes");
+        return VZ_ENOMEM;
+    }
+    cJSON *resp = NULL;
+    vz_status st = vz_sqs_client_call(c, "GetQueueAttributes", req, 0, &resp, err);
+    cJSON_Delete(req);
+    if (st != VZ_OK)
+        return st;
+    cJSON *attrs = cJSON_DetachItemFromObjectCaseSensitive(resp, "Attributes");
+    cJSON_Delete(resp);
+    if (!cJSON_IsObject(attrs)) {
+        cJSON_Delete(attrs);
+        vz_error_set(err, "SQS.BadAnswer", "GetQueueAttributes gave no \"Attributes\" object");
+        return VZ_EIO;
+    }
+    *attributes = attrs;
+    return VZ_OK;
+}
+
+long vz_sqs_client_count(vz_sqs_client *c, const char *url, vz_error *err)
+{
+    static const char *const names[] = {"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                                        "ApproximateNumberOfMessagesDelayed"};
+    cJSON *attrs = NULL;
+    if (vz_sqs_client_attributes(c, url, &attrs, err) != VZ_OK)
+        return -1;
+    long total = 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(attrs, names[i]);
+        if (!cJSON_IsString(v)) {
+            vz_error_set(err, "SQS.BadAnswer", "GetQueueAttributes gave no %s", names[i]);
+            cJSON_Delete(attrs);
+            return -1;
+        }
+        total += strtol(v->valuestring, NULL, 10);
+    }
+    cJSON_Delete(attrs);
+    return total;
+}

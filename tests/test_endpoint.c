@@ -1,0 +1,243 @@
+/* test_endpoint.c -- the /events/ endpoint's checks (src/endpoint.c) and base64 (src/base64.c).
+ *
+ * No server here: every request in this file is refused before SQS is called,
+ * or is queued to an endpoint that does not exist and must answer 503.  The
+ * same requests against a real SQS server are in tests/integration/endpoint_sqs.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vz/base64.h"
+#include "vz/endpoint.h"
+#include "vz/invocation.h"
+#include "vz/sqs_client.h"
+
+#define SECRET "s3cret-Key_value"
+
+/* Run one HTTP event through vz_invocation_run; returns the status, copies the "message" into msg. */
+static int run_event(cJSON *ev, char *msg, size_t n)
+{
+    char *text = cJSON_PrintUnformatted(ev);
+    cJSON_Delete(ev);
+    assert_non_null(text);
+    vz_arena arena;
+    vz_arena_init(&arena, 0);
+    vz_context ctx = {"test", 0, NULL, NULL, &arena};
+    vz_batch_options opts = {0};
+    vz_invocation_result res;
+    vz_error err = {{0}, {0}};
+    assert_int_equal(vz_invocation_run(&opts, &ctx, text, strlen(text), &res, &err), VZ_OK);
+    free(text);
+    cJSON *resp = cJSON_Parse(res.response);
+    assert_non_null(resp);
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(resp, "statusCode");
+    assert_true(cJSON_IsNumber(code));
+    assert_int_equal(code->valueint, res.http_status);
+    const cJSON *ctype =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(resp, "headers"), "content-type");
+    assert_string_equal(ctype->valuestring, "application/json");
+    cJSON *body = cJSON_Parse(cJSON_GetObjectItemCaseSensitive(resp, "body")->valuestring);
+    assert_non_null(body);
+    snprintf(msg, n, "%s", cJSON_GetObjectItemCaseSensitive(body, "message")->valuestring);
+    cJSON_Delete(body);
+    cJSON_Delete(resp);
+    free(res.response);
+    vz_arena_destroy(&arena);
+    return res.http_status;
+}
+
+/* A function URL (payload 2.0) event; headers is a NULL-terminated list of name, value pairs. */
+static cJSON *url_event(const char *method, const char *body, int b64, const char *const *headers)
+{
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "version", "2.0");
+    cJSON_AddStringToObject(ev, "rawPath", "/events/");
+    cJSON *h = cJSON_AddObjectToObject(ev, "headers");
+    for (size_t i = 0; headers && headers[i]; i += 2)
+        cJSON_AddStringToObject(h, headers[i], headers[i + 1]);
+    cJSON *http = cJSON_AddObjectToObject(cJSON_AddObjectToObject(ev, "requestContext"), "http");
+    cJSON_AddStringToObject(http, "method", method);
+    if (body)
+        cJSON_AddStringToObject(ev, "body", body);
+    cJSON_AddBoolToObject(ev, "isBase64Encoded", b64);
+    return ev;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    setenv("HASURA_EVENT_API", SECRET, 1);
+    /* Anything that gets past the checks goes to a closed port and must come back 503. */
+    setenv("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:1", 1);
+    setenv("AWS_REGION", "us-east-1", 1);
+    setenv("AWS_ACCESS_KEY_ID", "unit-test", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "unit-test", 1);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    vz_endpoint_shutdown();
+    return 0;
+}
+
+static void secret_compare(void **state)
+{
+    (void)state;
+    assert_true(vz_endpoint_secret_equal("abc", 3, "abc", 3));
+    assert_false(vz_endpoint_secret_equal("abd", 3, "abc", 3));
+    assert_false(vz_endpoint_secret_equal("ABC", 3, "abc", 3));
+    assert_false(vz_endpoint_secret_equal("ab", 2, "abc", 3));
+    assert_false(vz_endpoint_secret_equal("abcabc", 6, "abc", 3)); /* wraps around the secret: still unequal */
+    assert_false(vz_endpoint_secret_equal("", 0, "abc", 3));
+    assert_false(vz_endpoint_secret_equal("", 0, "", 0)); /* no secret configured: nothing matches */
+}
+
+static void names(void **state)
+{
+    (void)state;
+    char why[200];
+    assert_int_equal(vz_endpoint_check_name("example_staging", NULL, why, sizeof why), 0);
+    assert_int_equal(vz_endpoint_check_name("example_pr_845", NULL, why, sizeof why), 0);
+    assert_int_equal(vz_endpoint_check_name("example_a-b", NULL, why, sizeof why), 0);
+    assert_int_equal(vz_endpoint_check_name("", NULL, why, sizeof why), 403);
+    assert_int_equal(vz_endpoint_check_name(NULL, NULL, why, sizeof why), 403);
+    assert_int_equal(vz_endpoint_check_name("example", NULL, why, sizeof why), 403);  /* no stage */
+    assert_int_equal(vz_endpoint_check_name("example_", NULL, why, sizeof why), 403); /* empty stage */
+    assert_int_equal(vz_endpoint_check_name("examples_staging", NULL, why, sizeof why), 403);
+    assert_int_equal(vz_endpoint_check_name("no_such_handler_staging", NULL, why, sizeof why), 403);
+    assert_int_equal(vz_endpoint_check_name("example_../x", NULL, why, sizeof why), 400);
+    assert_int_equal(vz_endpoint_check_name("example_a/b", NULL, why, sizeof why), 400);
+    assert_int_equal(vz_endpoint_check_name("example_a.b", NULL, why, sizeof why), 400);
+    assert_int_equal(vz_endpoint_check_name("example_st\xc3\xa9", NULL, why, sizeof why), 400);
+    assert_int_equal(vz_endpoint_check_name("example_stage name", NULL, why, sizeof why), 400);
+    /* The prefix is 19 characters: 61 more fill SQS's 80, 62 do not. */
+    char n61[62], n62[63];
+    memset(n61, 'x', sizeof n61 - 1);
+    memcpy(n61, "example_", 8);
+    n61[61] = '\0';
+    memset(n62, 'x', sizeof n62 - 1);
+    memcpy(n62, "example_", 8);
+    n62[62] = '\0';
+    assert_int_equal(vz_endpoint_check_name(n61, NULL, why, sizeof why), 0);
+    assert_int_equal(vz_endpoint_check_name(n62, NULL, why, sizeof why), 400);
+    assert_non_null(strstr(why, "62 characters"));
+}
+
+static void base64_round_trip(void **state)
+{
+    (void)state;
+    const char *cases[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+    const char *encoded[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+    for (size_t i = 0; i < 7; i++) {
+        char *e = vz_base64_encode(cases[i], strlen(cases[i]));
+        assert_string_equal(e, encoded[i]);
+        size_t n = 99;
+        unsigned char *d = vz_base64_decode(e, strlen(e), &n);
+        assert_non_null(d);
+        assert_int_equal(n, strlen(cases[i]));
+        assert_memory_equal(d, cases[i], n);
+        free(d);
+        free(e);
+    }
+    size_t n;
+    assert_null(vz_base64_decode("Zm9v!", 5, &n));
+    assert_null(vz_base64_decode("Z", 1, &n));
+    unsigned char *d = vz_base64_decode("Zm9vYg", 6, &n); /* padding optional */
+    assert_non_null(d);
+    assert_int_equal(n, 4);
+    free(d);
+}
+
+static void recognises_http_shapes(void **state)
+{
+    (void)state;
+    cJSON *v2 = cJSON_Parse("{\"version\":\"2.0\",\"rawPath\":\"/events/\",\"requestContext\":{\"http\":{}}}");
+    cJSON *v1 = cJSON_Parse("{\"resource\":\"/events\",\"httpMethod\":\"POST\",\"requestContext\":{}}");
+    cJSON *sqs = cJSON_Parse("{\"Records\":[]}");
+    cJSON *other = cJSON_Parse("{\"version\":\"2.0\",\"source\":\"aws.events\"}");
+    assert_true(vz_endpoint_is_http_event(v2));
+    assert_true(vz_endpoint_is_http_event(v1));
+    assert_false(vz_endpoint_is_http_event(sqs));
+    assert_false(vz_endpoint_is_http_event(other));
+    cJSON_Delete(v2);
+    cJSON_Delete(v1);
+    cJSON_Delete(sqs);
+    cJSON_Delete(other);
+}
+
+static const char *const good_headers[] = {"hasura_event_api", SECRET, "hasura_event_name", "example_staging", NULL};
+#define BODY "{\"event\":{\"op\":\"UPDATE\",\"data\":{\"new\":{\"crash_id\":1}}}}"
+
+static void refusals(void **state)
+{
+    (void)state;
+    char msg[512];
+    assert_int_equal(run_event(url_event("POST", BODY, 0, NULL), msg, sizeof msg), 403);
+    assert_string_equal(msg, "Forbidden Request");
+    const char *wrong[] = {"hasura_event_api", "nope", "hasura_event_name", "example_staging", NULL};
+    assert_int_equal(run_event(url_event("POST", BODY, 0, wrong), msg, sizeof msg), 403);
+    const char *upper[] = {"hasura_event_api", "S3CRET-KEY_VALUE", "hasura_event_name", "example_staging", NULL};
+    assert_int_equal(run_event(url_event("POST", BODY, 0, upper), msg, sizeof msg), 403);
+    const char *prefix[] = {"hasura_event_api", "s3cret", "hasura_event_name", "example_staging", NULL};
+    assert_int_equal(run_event(url_event("POST", BODY, 0, prefix), msg, sizeof msg), 403);
+    const char *noname[] = {"HASURA_EVENT_API", SECRET, NULL};
+    assert_int_equal(run_event(url_event("POST", BODY, 0, noname), msg, sizeof msg), 403);
+    assert_string_equal(msg, "Forbidden Request: Missing Event Name");
+    const char *dots[] = {"HASURA_EVENT_API", SECRET, "HASURA_EVENT_NAME", "example_..", NULL};
+    assert_int_equal(run_event(url_event("POST", BODY, 0, dots), msg, sizeof msg), 400);
+    assert_int_equal(run_event(url_event("GET", NULL, 0, good_headers), msg, sizeof msg), 405);
+    assert_int_equal(run_event(url_event("DELETE", NULL, 0, good_headers), msg, sizeof msg), 405);
+    assert_int_equal(run_event(url_event("POST", "not json", 0, good_headers), msg, sizeof msg), 400);
+    assert_int_equal(run_event(url_event("POST", "[1,2]", 0, good_headers), msg, sizeof msg), 400);
+    assert_int_equal(run_event(url_event("POST", "{} {}", 0, good_headers), msg, sizeof msg), 400);
+    assert_int_equal(run_event(url_event("POST", "{\"a\":\"\xff\"}", 0, good_headers), msg, sizeof msg), 400);
+    assert_int_equal(run_event(url_event("POST", NULL, 0, good_headers), msg, sizeof msg), 400);
+    assert_int_equal(run_event(url_event("POST", "!!!", 1, good_headers), msg, sizeof msg), 400);
+    cJSON *elsewhere = url_event("POST", BODY, 0, good_headers);
+    cJSON_ReplaceItemInObject(elsewhere, "rawPath", cJSON_CreateString("/admin"));
+    assert_int_equal(run_event(elsewhere, msg, sizeof msg), 404);
+}
+
+static void secret_not_configured_is_503(void **state)
+{
+    (void)state;
+    char msg[512];
+    unsetenv("HASURA_EVENT_API");
+    assert_int_equal(run_event(url_event("POST", BODY, 0, good_headers), msg, sizeof msg), 503);
+    assert_null(strstr(msg, SECRET));
+    setenv("HASURA_EVENT_API", SECRET, 1);
+}
+
+static void unreachable_queue_is_503(void **state)
+{
+    (void)state;
+    char msg[512];
+    assert_int_equal(run_event(url_event("POST", BODY, 0, good_headers), msg, sizeof msg), 503);
+    assert_string_equal(msg, "Unable to queue update request: the queue service could not be reached");
+    vz_endpoint_shutdown();
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    assert_int_equal(run_event(url_event("POST", BODY, 0, good_headers), msg, sizeof msg), 503);
+    assert_string_equal(msg, "Unable to queue update request: the queue service is not configured for this function");
+    setenv("AWS_SECRET_ACCESS_KEY", "unit-test", 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(secret_compare),
+        cmocka_unit_test(names),
+        cmocka_unit_test(base64_round_trip),
+        cmocka_unit_test(recognises_http_shapes),
+        cmocka_unit_test(refusals),
+        cmocka_unit_test(secret_not_configured_is_503),
+        cmocka_unit_test(unreachable_queue_is_503),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
