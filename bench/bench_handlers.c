@@ -9,7 +9,10 @@
  * outside count, bench/run runs this under strace and counts the sendto() calls between the
  * two marker writes to /dev/null ("vz-bench-warm", "vz-bench-end"): a client that sends once
  * per batch cannot have had more than one request/answer exchange with the server.
- * The log is kept in memory.  Prints one line of key=value figures. */
+ * The log is kept in memory.  Prints one line of key=value figures, p50/p99 of the warm batches too.
+ * Environment (used by scripts/bench): VZ_BENCH_LATENCIES=FILE writes each warm batch's milliseconds,
+ * one per line; VZ_BENCH_EVENTS=FILE writes every batch's SQS event, one per line (to send the same
+ * batches through vz-emulator to the vz-events binary). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +36,12 @@ static void mark(const char *what)
         (void)w;
         close(fd);
     }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
 }
 
 static char *make_event(const char *queue, const char *field, char **keys, int n)
@@ -95,6 +104,18 @@ int main(int argc, char **argv)
     PQclear(keys);
     PQfinish(pg);
 
+    const char *events_file = getenv("VZ_BENCH_EVENTS");
+    if (events_file && *events_file) {
+        FILE *ef = fopen(events_file, "w");
+        if (!ef) {
+            perror(events_file);
+            return 1;
+        }
+        for (int b = 0; b < batches; b++)
+            fprintf(ef, "%s\n", events[b]);
+        fclose(ef);
+    }
+    double *lat = calloc((size_t)batches, sizeof *lat);
     vz_batch_options opts = {NULL, NULL, VZ_DEFAULT_DEADLINE_MARGIN_MS};
     vz_arena arena;
     vz_arena_init(&arena, 0);
@@ -120,6 +141,7 @@ int main(int argc, char **argv)
             succeeded += res.summary.succeeded;
             failed += res.summary.failed + res.summary.skipped;
             double d = vz_monotonic_ms() - tb;
+            lat[b - 1] = d;
             worst = d > worst ? d : worst;
         }
         free(res.response);
@@ -133,12 +155,25 @@ int main(int argc, char **argv)
     mark("vz-bench-end");
     vz_db_stats s1 = vz_db_get_stats();
     int timed = batches - 1;
+    const char *lat_file = getenv("VZ_BENCH_LATENCIES");
+    if (lat_file && *lat_file) {
+        FILE *lf = fopen(lat_file, "w");
+        if (lf) {
+            for (int b = 0; b < timed; b++)
+                fprintf(lf, "%.4f\n", lat[b]);
+            fclose(lf);
+        }
+    }
+    qsort(lat, (size_t)timed, sizeof *lat, cmp_double);
     printf("handler=%s batches=%d batch_size=%d records=%zu failed=%zu seconds=%.3f records_per_second=%.0f "
-           "ms_per_batch=%.2f worst_batch_ms=%.2f round_trips_per_batch=%.3f statements_per_batch=%.2f "
+           "ms_per_batch=%.2f p50_batch_ms=%.2f p99_batch_ms=%.2f worst_batch_ms=%.2f round_trips_per_batch=%.3f "
+           "statements_per_batch=%.2f "
            "reconnects=%" PRIu64 "\n",
            handler, timed, size, succeeded + failed, failed, ms / 1000.0, (double)(succeeded + failed) * 1000.0 / ms,
-           ms / timed, worst, (double)(s1.round_trips - s0.round_trips) / timed,
-           (double)(s1.statements - s0.statements) / timed, s1.connects - s0.connects);
+           ms / timed, lat[timed / 2], lat[(int)((timed - 1) * 0.99)], worst,
+           (double)(s1.round_trips - s0.round_trips) / timed, (double)(s1.statements - s0.statements) / timed,
+           s1.connects - s0.connects);
+    free(lat);
     vz_handlers_shutdown();
     vz_arena_destroy(&arena);
     for (int b = 0; b < batches; b++)

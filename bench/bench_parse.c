@@ -8,6 +8,8 @@
  * Cases sweep both the record count and the body size so that a reader can
  * check that the cost stays linear in the payload.
  * usage: bench_parse [--quick] [--case NAME]
+ *        bench_parse --print-event RECORDS BODY_BYTES   (prints one such event on one line, for
+ *        scripts/bench to send through vz-emulator)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +100,15 @@ static void run_case(const char *name, size_t records, size_t body_bytes, int ru
 int main(int argc, char **argv)
 {
     int quick = 0;
+    if (argc == 4 && strcmp(argv[1], "--print-event") == 0) {
+        size_t len;
+        char *event = make_event(strtoul(argv[2], NULL, 10), strtoul(argv[3], NULL, 10), &len);
+        if (!event)
+            return 1;
+        puts(event);
+        free(event);
+        return 0;
+    }
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             quick = 1;

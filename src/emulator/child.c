@@ -82,13 +82,14 @@ static pid_t spawn(const emu_config *cfg)
 
 static void start_runtime(void)
 {
+    int64_t spawn_ns = emu_monotonic_ns();
     pid_t pid = spawn(c.cfg);
     if (pid <= 0)
         return;
     pthread_mutex_lock(&c.mu);
     c.pid = pid;
     c.starts++;
-    emu_core_runtime_started((int)pid); /* before the reaper can see it exit */
+    emu_core_runtime_started((int)pid, spawn_ns); /* before the reaper can see it exit */
     pthread_cond_broadcast(&c.cv);
     pthread_mutex_unlock(&c.mu);
     vz_log(VZ_LOG_INFO, NULL, "emulator: started runtime pid %d (start %u): %s", (int)pid, c.starts, c.cfg->command[0]);

@@ -50,6 +50,10 @@ static struct {
     char *init_body;  /* pending init error document, or NULL */
     size_t init_len;
     char init_type[80];
+    /* Cold-start timestamps of the current runtime (CLOCK_MONOTONIC, ns; 0 = not yet), and counts. */
+    int64_t spawn_ns, first_next_ns, first_response_ns;
+    unsigned starts;
+    uint64_t responses;
 } g = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static const char *const fault_names[EMU_FAULT_COUNT] = {
@@ -231,7 +235,10 @@ void emu_next_free(emu_next *n)
 
 int emu_core_next(uint64_t gen, emu_next *out)
 {
+    int64_t now = emu_monotonic_ns();
     pthread_mutex_lock(&g.mu);
+    if (!g.first_next_ns && gen == g.gen)
+        g.first_next_ns = now;
     g.initialised = true;
     if (g.running && gen == g.gen) {
         /* The runtime asks for more without having answered: that answer will never come. */
@@ -307,6 +314,15 @@ emu_answer emu_core_response(const char *id, const char *invocation_id, char *bo
     } else if (v) {
         complete(v, EMU_SUCCEEDED, NULL, body, len);
         body = NULL;
+        g.responses++;
+        if (!g.first_response_ns) {
+            g.first_response_ns = emu_monotonic_ns();
+            vz_log(VZ_LOG_INFO, NULL,
+                   "emulator: cold start of runtime pid %d: first /next %.3f ms and first response %.3f ms after "
+                   "spawn",
+                   g.pid, (double)(g.first_next_ns - g.spawn_ns) / 1e6,
+                   (double)(g.first_response_ns - g.spawn_ns) / 1e6);
+        }
     }
     pthread_mutex_unlock(&g.mu);
     free(body);
@@ -366,10 +382,13 @@ bool emu_core_wants_runtime(void)
     return want;
 }
 
-void emu_core_runtime_started(int pid)
+void emu_core_runtime_started(int pid, int64_t spawn_ns)
 {
     pthread_mutex_lock(&g.mu);
     g.pid = pid;
+    g.spawn_ns = spawn_ns;
+    g.first_next_ns = g.first_response_ns = 0;
+    g.starts++;
     g.initialised = false;
     g.killed = false;
     pthread_cond_broadcast(&g.cv);
@@ -450,4 +469,27 @@ void emu_core_free(void)
     free(g.init_body);
     g.init_body = NULL;
     pthread_mutex_unlock(&g.mu);
+}
+
+int64_t emu_monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+char *emu_core_stats_json(void)
+{
+    pthread_mutex_lock(&g.mu);
+    int64_t now = emu_monotonic_ns();
+    char *s = NULL;
+    if (asprintf(&s,
+                 "{\"pid\":%d,\"starts\":%u,\"responses\":%llu,\"nowNs\":%lld,\"spawnNs\":%lld,"
+                 "\"firstNextNs\":%lld,\"firstResponseNs\":%lld,\"queued\":%s,\"running\":%s}",
+                 g.pid, g.starts, (unsigned long long)g.responses, (long long)now, (long long)g.spawn_ns,
+                 (long long)g.first_next_ns, (long long)g.first_response_ns, g.head ? "true" : "false",
+                 g.running ? "true" : "false") < 0)
+        s = NULL;
+    pthread_mutex_unlock(&g.mu);
+    return s;
 }

@@ -160,8 +160,16 @@ uint64_t emu_core_generation(void);
 /* Whether the supervisor should start a runtime now (invocations wait and none runs). */
 bool emu_core_wants_runtime(void);
 
-/* A runtime process started (new generation). */
-void emu_core_runtime_started(int pid);
+/* A runtime process started (new generation); spawn_ns: emu_monotonic_ns() taken just before its fork. */
+void emu_core_runtime_started(int pid, int64_t spawn_ns);
+
+/* CLOCK_MONOTONIC in nanoseconds (the clock of every cold-start timestamp). */
+int64_t emu_monotonic_ns(void);
+
+/* GET /vz-emulator/stats: the current runtime's pid, runtimes started, responses accepted, and its
+ * cold-start timestamps (spawn, first /next, first response; ns of emu_monotonic_ns, 0 = not yet) as
+ * one JSON object; malloc'd (caller frees), NULL when out of memory. */
+char *emu_core_stats_json(void);
 
 /* The runtime exited with `how` ("exit status 1", "signal 9"): fail what it held, per Lambda's rules. */
 void emu_core_runtime_exited(int pid, const char *how);

@@ -7,6 +7,8 @@
  * Lambda-Runtime-Function-Error-Type.  Optional request headers passed on to
  * the runtime: X-Amzn-Trace-Id, X-Amz-Client-Context, X-Amz-Cognito-Identity
  * and X-Amz-Tenant-Id.  Bodies over the limit get 413.
+ * GET /vz-emulator/stats (not part of Lambda's API) answers emu_core_stats_json(): the runtime's pid
+ * and its cold-start timestamps, for scripts/bench.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +38,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!emu_http_collect(con_cls, cfg->max_event_bytes, upload_data, upload_data_size, &ret))
         return ret;
     emu_upload *u = *con_cls;
+    if (strcmp(url, "/vz-emulator/stats") == 0 && strcmp(method, "GET") == 0) {
+        char *stats = emu_core_stats_json();
+        if (!stats)
+            return emu_http_error(c, 500, "ServiceException", "the emulator ran out of memory");
+        return emu_http_answer(c, 200, "application/json", stats, strlen(stats));
+    }
     if (!is_invoke_path(url))
         return emu_http_error(c, 404, "ResourceNotFoundException",
                               "POST events to /2015-03-31/functions/function/invocations");

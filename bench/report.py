@@ -1,0 +1,272 @@
+#!/usr/bin/env python3
+"""bench/report.py -- turn the raw figures of scripts/bench into RESULTS.md, results.json and the plot.
+
+usage: bench/report.py RAW_DIR DEST_DIR   (RAW_DIR is what scripts/bench wrote; Debian's python3
+and gnuplot only).  Every figure is a median, min and max over the repetitions of this run.
+"""
+import glob
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+raw, dest = sys.argv[1], sys.argv[2]
+
+
+def stat(values):
+    values = [float(v) for v in values]
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def kv_line(line):
+    return dict(re.findall(r"(\w+)=(\S+)", line))
+
+
+machine = json.load(open(os.path.join(raw, "machine.json")))
+res = {"machine": machine}
+
+# 1. cold start
+cold = [l.split() for l in open(os.path.join(raw, "cold.tsv")) if l.strip()]
+res["coldStart"] = {
+    "firstNextMs": stat(c[0] for c in cold),
+    "firstResponseMs": stat(c[1] for c in cold),
+    "processes": len(cold),
+}
+
+# 2. overhead
+over = [json.loads(l) for l in open(os.path.join(raw, "overhead.jsonl"))]
+rounds = sorted({o["round"] for o in over})
+by = {(o["round"], o["runtime"]): o for o in over}
+ratios = [by[(r, "vz-events")]["perSecond"] / by[(r, "baseline")]["perSecond"] for r in rounds]
+warn = [by[(r, "vz-events-warn")]["perSecond"] / by[(r, "baseline")]["perSecond"] for r in rounds
+        if (r, "vz-events-warn") in by]
+res["overhead"] = {
+    "baselinePerSecond": stat(o["perSecond"] for o in over if o["runtime"] == "baseline"),
+    "vzEventsPerSecond": stat(o["perSecond"] for o in over if o["runtime"] == "vz-events"),
+    "ratio": stat(ratios),
+    "ratioPerRound": ratios,
+    "warnPerSecond": stat(o["perSecond"] for o in over if o["runtime"] == "vz-events-warn") if warn else None,
+    "warnRatio": stat(warn) if warn else None,
+    "vzEventsP50Ms": stat(o["p50Ms"] for o in over if o["runtime"] == "vz-events"),
+    "baselineP50Ms": stat(o["p50Ms"] for o in over if o["runtime"] == "baseline"),
+    "errors": sum(o["errors"] for o in over),
+    "cpuUsPerInvocation": {w: stat(o["cpuUsPerInvocation"] for o in over if o["runtime"] == w)
+                           for w in ("baseline", "vz-events", "vz-events-warn") if (1, w) in by},
+    "cpuRatio": stat(by[(r, "baseline")]["cpuUsPerInvocation"] / by[(r, "vz-events")]["cpuUsPerInvocation"]
+                     for r in rounds if by[(r, "vz-events")]["cpuUsPerInvocation"] > 0),
+    "rounds": over,
+}
+
+# 3. parsing
+parse = [json.loads(l) for l in open(os.path.join(raw, "parse.jsonl"))]
+res["parse"] = {p["case"]: p for p in parse}
+
+# 4. handlers
+hdir = os.path.join(raw, "handlers")
+passes, counts = {}, {}
+for line in open(os.path.join(hdir, "results.txt")):
+    if line.startswith("#") or not line.strip():
+        continue
+    kv = kv_line(line)
+    if line.startswith("pass="):
+        passes.setdefault(kv["handler"], []).append(kv)
+    else:
+        counts[kv["handler"]] = kv
+handlers = {}
+for h, ps in passes.items():
+    lat = []
+    for f in sorted(glob.glob(os.path.join(hdir, h + ".*.ms"))):
+        lat += [float(x) for x in open(f) if x.strip()]
+    c = counts.get(h, {})
+    handlers[h] = {
+        "recordsPerSecond": stat(p["records_per_second"] for p in ps),
+        "p50BatchMs": stat(p["p50_batch_ms"] for p in ps),
+        "p99BatchMs": stat(p["p99_batch_ms"] for p in ps),
+        "roundTripsPerBatch": {
+            "databaseLayer": stat(p["round_trips_per_batch"] for p in ps),
+            "strace": float(c.get("client_round_trips_per_batch", "nan")),
+            "straceSendsPerBatch": float(c.get("client_sends_per_batch", "nan")),
+            "pgStatStatementsPerBatch": float(c.get("server_toplevel_statements_per_batch", "nan")),
+        },
+        "failed": sum(int(p["failed"]) for p in ps),
+        "batchesPerPass": int(ps[0]["batches"]),
+        "latenciesMs": sorted(lat),
+    }
+res["handlers"] = handlers
+he = json.load(open(os.path.join(raw, "handlers-emulator.json")))
+n, rss, hwm, anon, filerss = open(os.path.join(raw, "handlers-rss.txt")).read().split()
+res["handlersThroughEmulator"] = dict(he, vmRssKiB=int(rss), vmHwmKiB=int(hwm), rssAnonKiB=int(anon),
+                                      rssFileKiB=int(filerss))
+
+# 5. memory growth
+mem = [list(map(int, l.split())) for l in open(os.path.join(raw, "memory.txt")) if l.strip()]
+res["memory"] = {
+    "series": [{"invocations": m[0], "vmRssKiB": m[1], "vmHwmKiB": m[2], "rssAnonKiB": m[3], "rssFileKiB": m[4]}
+               for m in mem],
+    "growthKiB": mem[-1][1] - mem[0][1],
+    "invocations": mem[-1][0],
+    "peakHwmKiB": max(m[2] for m in mem),
+    "handlerPeakHwmKiB": int(hwm),
+}
+
+# 6. zip
+res["zipBytes"] = int(open(os.path.join(raw, "zip-bytes.txt")).read())
+
+# ---- plot: distribution of batch latency per handler (empirical CDF) ----
+plot = os.path.join(dest, "batch-latency.svg")
+gp = ["set terminal svg size 800,480 dynamic noenhanced font 'sans,11'", f"set output '{plot}'",
+      "set title 'Batch latency per handler (batches of 10, gen-data dataset, warm, %d passes)'" % max(
+          len(p) for p in passes.values()),
+      "set xlabel 'milliseconds per batch of 10 (log scale)'", "set ylabel 'fraction of batches'",
+      "set logscale x", "set grid", "set key bottom right", "set yrange [0:1]"]
+series = []
+for h, d in sorted(handlers.items()):
+    f = os.path.join(raw, h + ".cdf")
+    lat = d["latenciesMs"]
+    with open(f, "w") as fh:
+        for i, v in enumerate(lat):
+            fh.write(f"{v} {(i + 1) / len(lat)}\n")
+    series.append(f"'{f}' using 1:2 with steps lw 2 title '{h} (p50 {d['p50BatchMs']['median']:.2f} ms)'")
+gp.append("plot " + ", ".join(series))
+subprocess.run(["gnuplot"], input="\n".join(gp) + "\n", text=True, check=True)
+
+for d in handlers.values():  # raw latencies are in the plot; keep the JSON readable
+    lat = d.pop("latenciesMs")
+    d["batches"] = len(lat)
+json.dump(res, open(os.path.join(dest, "results.json"), "w"), indent=1)
+
+# ---- RESULTS.md ----
+def row(name, s, unit, target="", fmt="{:.2f}"):
+    return f"| {name} | {fmt.format(s['median'])} | {fmt.format(s['min'])} | {fmt.format(s['max'])} | {unit} | {target} |"
+
+
+def verdict(ok):
+    return "met" if ok else "**missed**"
+
+
+L = []
+m = machine
+L.append("# Benchmark results\n")
+L.append(f"Written by `./scripts/bench{' --quick' if m['quick'] else ''}{' --smoke' if m.get('smoke') else ''}` on {m['date']} in {m['seconds']} s"
+         f"{' (QUICK mode: fewer repetitions and invocations)' if m['quick'] else ''}.\n")
+L.append(f"Machine: {m['nproc']} CPUs, {m['cpu']}, Linux {m['kernel']}; load average at start "
+         f"{m['loadAverageAtStart']} (shared machine: compare figures of the same run).\n")
+cs, ov, me = res["coldStart"], res["overhead"], res["memory"]
+L.append("| measurement | median | min | max | unit | target |")
+L.append("|---|---|---|---|---|---|")
+L.append(row(f"1. cold start: spawn → first `/next` ({cs['processes']} processes)", cs["firstNextMs"], "ms",
+             f"< 5 ms: {verdict(cs['firstNextMs']['median'] < 5)}"))
+L.append(row("1. cold start: spawn → first response", cs["firstResponseMs"], "ms"))
+L.append(row(f"2. baseline (GET /next + POST /response only), 10 × 1 KiB", ov["baselinePerSecond"],
+             "invocations/s", "", "{:.0f}"))
+L.append(row(f"2. vz-events, `example` handler, 10 × 1 KiB, INFO text logs", ov["vzEventsPerSecond"],
+             "invocations/s", "", "{:.0f}"))
+L.append(row(f"2. vz-events / baseline, same round ({len(ov['ratioPerRound'])} rounds)",
+             {k: v * 100 for k, v in ov["ratio"].items() if k != "n"}, "%",
+             f"≥ 90 %: {verdict(ov['ratio']['median'] >= 0.9)}", "{:.1f}"))
+if warn:
+    L.append(row("2. vz-events at `AWS_LAMBDA_LOG_LEVEL=WARN` (no per-record lines), same rounds",
+                 ov["warnPerSecond"], "invocations/s", "", "{:.0f}"))
+    L.append(row("2. vz-events at WARN / baseline, same round", {k: v * 100 for k, v in ov["warnRatio"].items()
+                                                                   if k != "n"}, "%", "", "{:.1f}"))
+cpu = ov["cpuUsPerInvocation"]
+for w, label in (("baseline", "baseline"), ("vz-events", "vz-events (INFO)"), ("vz-events-warn", "vz-events at WARN")):
+    if w in cpu:
+        L.append(row(f"2. CPU time of the runtime process per invocation: {label}", cpu[w], "µs", "", "{:.0f}"))
+L.append(row("2. baseline CPU / vz-events CPU, same round (the share of the runtime's CPU that is transport)",
+             {k: v * 100 for k, v in ov["cpuRatio"].items() if k != "n"}, "%", "", "{:.1f}"))
+for c in ("10x256KiB", "1000x1KiB"):
+    if c in res["parse"]:
+        p = res["parse"][c]
+        L.append(row(f"3. parse + dispatch, {p['records']} × {p['bodyBytes']} B ({p['runs']} runs)",
+                     p["usPerRecord"], "µs/record", "", "{:.2f}"))
+for h, d in sorted(handlers.items()):
+    L.append(row(f"4. `{h}`: records/s ({d['batchesPerPass']} batches × {len(passes[h])} passes)",
+                 d["recordsPerSecond"], "records/s", "", "{:.0f}"))
+    L.append(row(f"4. `{h}`: p50 per batch of 10", d["p50BatchMs"], "ms"))
+    L.append(row(f"4. `{h}`: p99 per batch of 10", d["p99BatchMs"], "ms"))
+    rt = d["roundTripsPerBatch"]
+    L.append(row(f"4. `{h}`: round trips per batch (database layer's count)", rt["databaseLayer"],
+                 "round trips", "≈ 1", "{:.3f}"))
+    L.append(f"| 4. `{h}`: round trips per batch, strace (client) / statements per batch, pg_stat_statements (server) "
+             f"| {rt['strace']:.3f} / {rt['pgStatStatementsPerBatch']:.2f} | | | round trips / statements | ≈ 1 |")
+L.append(f"| 5. peak RSS (VmHWM) of vz-events running the three handlers through vz-emulator "
+         f"({res['handlersThroughEmulator']['invocations']} batches) | {me['handlerPeakHwmKiB'] / 1024:.2f} | | | MiB "
+         f"| < 10 MiB: {verdict(me['handlerPeakHwmKiB'] < 10 * 1024)} |")
+he = res["handlersThroughEmulator"]
+L.append(f"| 5. of its RSS at the end: anonymous (heap, stacks, data) / file-backed (mapped libraries) "
+         f"| {he['rssAnonKiB'] / 1024:.2f} / {he['rssFileKiB'] / 1024:.2f} | | | MiB | |")
+L.append(f"| 5. RSS growth over {me['invocations']:,} invocations (after 1,000 warm; `example`, 10 × 1 KiB) "
+         f"| {me['growthKiB'] / 1024:.3f} | | | MiB | < 1 MiB: {verdict(me['growthKiB'] < 1024)} |")
+L.append(f"| 5. peak RSS (VmHWM) during those invocations | {me['peakHwmKiB'] / 1024:.2f} | | | MiB | < 10 MiB |")
+L.append(f"| 6. `dist/vz-events.zip` from `./scripts/package` | {res['zipBytes'] / 1e6:.3f} | | | MB "
+         f"({res['zipBytes']:,} bytes) | |")
+L.append("")
+L.append("Single-valued rows are one measurement (a count, a size, a memory reading at the end of a run).\n")
+L.append("## How each figure is taken\n")
+L.append(f"1. **Cold start.** `vz-emulator -- build/vz-events`; for each of {cs['processes']} fresh processes the "
+         "bench stops the runtime (SIGTERM), queues one invocation (which makes the emulator start a new "
+         "one, as Lambda does) and reads the emulator's own `CLOCK_MONOTONIC` timestamps from "
+         "`GET /vz-emulator/stats`: taken just before `fork()` (so fork + exec + loader + init are all "
+         "inside), when the first `GET /next` arrives, and when the first `POST .../response` arrives. "
+         "The runtime logs at INFO to a file, as by default.")
+L.append(f"2. **Overhead.** One emulator; its runtime command execs `build/bench/bench_baseline` (libcurl, one "
+         "kept-alive connection, `GET /next` + `POST /response` with a fixed answer, nothing else) or "
+         "`build/vz-events` (twice: at INFO and at WARN), switched between runs, each runtime first, second "
+         "and last in turn. Each run: "
+         f"{m['warmInvocations']} warm-up invocations, then {m['overheadInvocations']} timed, sent by "
+         "`bench_invoke` from 2 client threads so one is always queued. vz-events runs with Lambda's default "
+         "log settings (`TEXT`, `INFO`: one line per record, eleven per invocation) written to stderr, "
+         "which goes to /dev/null here (Lambda's log agent reads a pipe); the third runtime of each round "
+         "runs it with `AWS_LAMBDA_LOG_LEVEL=WARN`, to show what those lines cost. Besides invocations/s, the bench reads the runtime process's own "
+         "CPU time (utime + stime from `/proc/PID/stat`, 10 ms ticks) over each timed run: the load of other "
+         "processes on this shared machine does not count in it. The client and the emulator "
+         "share the 2 CPUs with the runtime, equally for both runtimes.")
+L.append("3. **Parsing and dispatch.** `build/bench/bench_parse` in process (`example` handler, logging to "
+         "/dev/null); linearity sweeps below.")
+L.append(f"4. **Handlers.** `bench/run` on a throwaway PostGIS with `scripts/gen-data` (31,450 locations, "
+         f"300,000 crashes, 100,000 reports), {m['handlerPasses']} passes of {m['handlerBatches']} warm "
+         "batches of 10 random generated keys per handler, each batch one `vz_invocation_run` with a "
+         "3 s deadline. Round trips are counted three ways: by the database layer, by strace on the "
+         "client (runs of `sendto()` with no `recvfrom()` between), and by the server "
+         "(pg_stat_statements: top-level statements executed per batch, `BEGIN` not counted; all of a "
+         "batch's ten one-record transactions go in one pipeline).")
+L.append("5. **Memory.** `VmRSS`/`VmHWM` from `/proc/PID/status` of the vz-events process under the "
+         "emulator. Peak: after it ran every batch of item 4 again (the same events; the second time "
+         "nothing is written). Growth: RSS after 1,000 warm invocations against RSS after "
+         f"{me['invocations']:,} more{' (QUICK mode: fewer than the 100,000 of a full run)' if m['quick'] else ''}.")
+L.append("6. **Size.** `./scripts/package`.\n")
+L.append("## Detail\n")
+L.append("Overhead rounds (invocations/s):\n")
+L.append("| round | baseline | vz-events | ratio | vz-events at WARN | ratio | CPU µs/invocation: baseline / vz-events / WARN |")
+L.append("|---|---|---|---|---|---|---|")
+for r, ratio in zip(rounds, ratios):
+    w = by.get((r, "vz-events-warn"))
+    wtxt = f"{w['perSecond']:.0f} | {w['perSecond'] / by[(r, 'baseline')]['perSecond'] * 100:.1f} %" if w else "- | -"
+    L.append(f"| {r} | {by[(r, 'baseline')]['perSecond']:.0f} | {by[(r, 'vz-events')]['perSecond']:.0f} | "
+             f"{ratio * 100:.1f} % | {wtxt} | {by[(r, 'baseline')]['cpuUsPerInvocation']:.0f} / "
+             f"{by[(r, 'vz-events')]['cpuUsPerInvocation']:.0f} / "
+             f"{(str(round(w['cpuUsPerInvocation'])) if w else '-')} |")
+L.append("\nParsing sweeps (µs per record and ns per byte of event, median):\n")
+L.append("| case | records | body bytes | µs/record | ns/byte |")
+L.append("|---|---|---|---|---|")
+for p in parse:
+    L.append(f"| {p['case']} | {p['records']} | {p['bodyBytes']} | {p['usPerRecord']['median']:.2f} | "
+             f"{p['nsPerByte']['median']:.3f} |")
+L.append("\nRSS over the memory run (KiB):\n")
+L.append("| invocations after warm-up | VmRSS | VmHWM | RssAnon | RssFile |")
+L.append("|---|---|---|---|---|")
+for s in me["series"]:
+    L.append(f"| {s['invocations']:,} | {s['vmRssKiB']} | {s['vmHwmKiB']} | {s['rssAnonKiB']} | {s['rssFileKiB']} |")
+he = res["handlersThroughEmulator"]
+L.append(f"\nThe handler batches through vz-emulator and the vz-events binary: {he['perSecond']:.0f} batches/s, "
+         f"p50 {he['p50Ms']:.2f} ms, p99 {he['p99Ms']:.2f} ms per batch (client side, 2 clients), "
+         f"{he['errors']} errors.\n")
+L.append("![batch latency per handler](batch-latency.svg)\n")
+notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
+if os.path.exists(notes) and not m.get("smoke"):
+    L.append(open(notes).read())
+open(os.path.join(dest, "RESULTS.md"), "w").write("\n".join(L) + "\n")
+print(open(os.path.join(dest, "RESULTS.md")).read())
