@@ -119,6 +119,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    vz_invocation_tune_memory(); /* as the runtime loop does */
     FILE *devnull = fopen("/dev/null", "w");
     vz_log_configure(1, VZ_LOG_INFO, devnull);
     int runs = quick ? 5 : 21;

@@ -637,6 +637,7 @@ int vz_runtime_main(void)
     vz_error err = {{0}, {0}};
     vz_runtime_stats stats;
     memset(&stats, 0, sizeof stats);
+    vz_invocation_tune_memory();
     if (vz_runtime_config_from_env(&cfg, &err) != VZ_OK && !cfg.api[0]) {
         vz_log(VZ_LOG_FATAL, NULL, "%s", err.message);
         return 1;

@@ -29,6 +29,10 @@ vz_status vz_invocation_run(const vz_batch_options *opts, const vz_context *ctx,
 /* Lambda's error document {"errorMessage","errorType","stackTrace":[]} for err; malloc'd, caller frees. */
 char *vz_error_body(const vz_error *err);
 
+/* Keep the memory of large events for the next one (glibc malloc: no mmap/munmap per
+ * allocation under 32 MiB, trim only past 64 MiB free); a long-lived runtime calls it once. */
+void vz_invocation_tune_memory(void);
+
 /* Call every handler's init hook once; the first failure is returned with err set. */
 vz_status vz_handlers_init(vz_error *err);
 
