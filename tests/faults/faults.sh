@@ -11,10 +11,14 @@
 #             before the deadline with every record failed (no Sandbox.Timedout, nothing
 #             written); after SIGCONT the redelivered batch succeeds on the same runtime.
 #             Then an event of exactly 6 MiB (10 records of ~629 KiB) is processed whole.
+#   runtime_api  the Runtime API answering garbage, half an event, or nothing past the deadline
+#             (vz-emulator --test-fault next-garbage, next-truncated, response-hang): the
+#             invoker gets an error (so SQS redelivers the batch), the runtime goes on or is
+#             replaced, the next invocation is served.
 #   sqs_down  the SQS server frozen, then gone, when the endpoint sends: 503 with the failure
 #             kind, one clear log line without the key, the runtime survives; the requests
 #             answered 200 are exactly the messages in the queue.
-# Runtime API faults (500, reset connection, 413, init errors) are tests/runtime/scenarios.sh.
+# Runtime API 500/403/400, reset connections, 413 and init errors are tests/runtime/scenarios.sh.
 here=$(cd "$(dirname "$0")" && pwd)
 SRC=$6
 # shellcheck source=../runtime/lib.sh
@@ -186,6 +190,41 @@ PY
     check "6 MiB event: one runtime" starts_are 1
 }
 
+BATCH_ANSWER='{"batchItemFailures":[{"itemIdentifier":"00000003-0000-4000-8000-000000000003"},{"itemIdentifier":"00000007-0000-4000-8000-000000000007"}]}'
+
+# The Runtime API answering garbage, a truncated event, or nothing past the deadline.  In each case
+# the invoker (the event source mapping) gets an error, never a success, so SQS keeps the whole
+# batch and delivers it again: nothing is lost; and the next invocation is served.
+scenario_runtime_api() {
+    export AWS_LAMBDA_LOG_LEVEL=DEBUG
+    start_emu --timeout 3 --test-fault next-garbage:1 -- env VZ_RUNTIME_BACKOFF_MS=20 "$VZ"
+    invoke g -d @"$FX/sqs-batch.json"
+    check "garbage: the invoker gets an error, not a success" error_type_is g Runtime.NoResponse
+    check "garbage: the runtime said it cannot answer it" log_has 'without Lambda-Runtime-Aws-Request-Id; it cannot be answered, asking for the next'
+    invoke g2 -d @"$FX/sqs-batch.json"
+    check "garbage: the next invocation is answered" body_is g2 "$BATCH_ANSWER"
+    check "garbage: the runtime survived" starts_are 1
+    stop_emu
+
+    start_emu --timeout 3 --test-fault next-truncated:1 -- env VZ_RUNTIME_BACKOFF_MS=20 "$VZ"
+    invoke t -d @"$FX/sqs-batch.json"
+    check "truncated: the invoker gets an error, not a success" error_type_is t Runtime.NoResponse
+    check "truncated: the runtime saw a transport failure and asked again" log_has 'GET /2018-06-01/runtime/invocation/next to the Runtime API at 127.0.0.1:[0-9]+ failed \(.*\); attempt 2 of'
+    check "truncated: no partial event was run" bash -c "! grep -q 'record 0 ' '$tmp/emu.log'"
+    invoke t2 -d @"$FX/sqs-batch.json"
+    check "truncated: the next invocation is answered" body_is t2 "$BATCH_ANSWER"
+    check "truncated: the runtime survived" starts_are 1
+    stop_emu
+
+    start_emu --timeout 2 --test-fault response-hang:1 -- "$VZ"
+    invoke h -d @"$FX/sqs-batch.json"
+    check "no answer past the deadline: Sandbox.Timedout" error_type_is h Sandbox.Timedout
+    check "no answer past the deadline: the stuck runtime is killed" wait_log 'runtime pid [0-9]+ exited \(signal 9\)'
+    invoke h2 -d @"$FX/sqs-batch.json"
+    check "no answer past the deadline: a new runtime answers the next one" body_is h2 "$BATCH_ANSWER"
+    check "no answer past the deadline: restarted once" starts_are 2
+}
+
 scenario_sqs_down() {
     local qn=atd-vz-data-events-crash_update_location_test
     if ! "$SRC/scripts/sqs-server" start "$tmp/sqs" "$qn" >"$tmp/sqs.env" 2>"$tmp/sqs.err"; then
@@ -242,7 +281,7 @@ scenario_sqs_down() {
 }
 
 case "$SCENARIO" in
-pg_kill | pg_stop | sqs_down) "scenario_$SCENARIO" ;;
+pg_kill | pg_stop | sqs_down | runtime_api) "scenario_$SCENARIO" ;;
 *)
     echo "faults.sh: unknown scenario $SCENARIO" >&2
     exit 2
