@@ -55,6 +55,8 @@ run() {
     done
     "$VZ" event --queue "atd-vz-data-events-${h}_test" "${files[@]}" >"$tmp/$n.json" || return 1
     ${VZ_VALGRIND:-} "$VZ" invoke "$tmp/$n.json" >"$tmp/$n.out" 2>>"$tmp/invoke.log"
+    local rc=$?
+    check "invoke $n exits 0 (the invocation completed; under valgrind: no error)" test "$rc" -eq 0
 }
 nfailed() { jq '.batchItemFailures | length' "$tmp/$1.out"; }
 

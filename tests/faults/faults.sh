@@ -32,6 +32,7 @@ cleanup_servers() {
     if [ -n "${VZ_TEST_LOG_DIR:-}" ] && [ -d "$tmp" ]; then
         mkdir -p "$VZ_TEST_LOG_DIR/faults_$SCENARIO"
         cp "$tmp"/*.log "$VZ_TEST_LOG_DIR/faults_$SCENARIO/" 2>/dev/null
+        [ -f "$tmp/sqs/server.log" ] && cp "$tmp/sqs/server.log" "$VZ_TEST_LOG_DIR/faults_$SCENARIO/sqs-server.log"
         [ -f "$tmp/pg/log" ] && cp "$tmp/pg/log" "$VZ_TEST_LOG_DIR/faults_$SCENARIO/postgres.log"
     fi
     rm -rf "$tmp"
@@ -239,6 +240,7 @@ scenario_sqs_down() {
     set +a
     local key
     key=fault-key-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+    [ -n "${VZ_TEST_LOG_DIR:-}" ] && mkdir -p "$VZ_TEST_LOG_DIR" && echo "$key" >>"$VZ_TEST_LOG_DIR/.secrets"
     rm -f "$tmp/url.port"
     start_emu --timeout 5 --url-port 0 --url-port-file "$tmp/url.port" -- env HASURA_EVENT_API="$key" "$VZ"
     for _ in $(seq 100); do [ -s "$tmp/url.port" ] && break; sleep 0.05; done
