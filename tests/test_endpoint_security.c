@@ -83,20 +83,20 @@ static void test_compare_reads_every_byte(void **state)
     char given[64];
 
     /* differs at the first byte: a short-circuit would stop there; this must reach the last */
-    memcpy(given, secret, n);
+    memcpy(given, secret, n + 1);
     given[0] ^= 0x55;
     assert_true(touches_guard(given, n, 1, secret));
     /* differs at the last byte */
-    memcpy(given, secret, n);
+    memcpy(given, secret, n + 1);
     given[n - 1] ^= 0x55;
     assert_true(touches_guard(given, n, 1, secret));
     /* equal */
     assert_true(touches_guard(secret, n, 1, secret));
     /* shorter and longer than the secret, first byte wrong */
-    memcpy(given, secret, n);
+    memcpy(given, secret, n + 1);
     given[0] = '#';
     assert_true(touches_guard(given, 5, 1, secret));
-    memcpy(given + n, "tail", 4);
+    memcpy(given + n, "tail", 5);
     assert_true(touches_guard(given, n + 4, 1, secret));
     /* and never a byte past what it was given: the key ends right before the protected page */
     assert_false(touches_guard(given, n, 0, secret));
@@ -111,7 +111,7 @@ static void test_compare_results(void **state)
     size_t n = strlen(secret);
     char given[32];
     for (size_t i = 0; i < n; i++) {
-        memcpy(given, secret, n);
+        memcpy(given, secret, n + 1);
         given[i] ^= 1;
         assert_false(vz_endpoint_secret_equal(given, n, secret, n));
     }
