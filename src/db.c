@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +173,39 @@ static void fail_txn(vz_db_txn *t, vz_status st, const char *type, const char *m
     vz_error_set(&t->error, type, "%s", msg);
 }
 
+/* PQcancel blocks until the server closes the cancel connection: with a frozen server (SIGSTOP,
+ * a stalled host) that is forever, past the invocation's deadline.  So the cancel request is sent
+ * from a detached thread that owns its PGcancel; the batch goes on to its hard deadline at once.
+ * A thread that cannot be started means no cancel: the server's statement_timeout still applies. */
+static void *cancel_thread(void *arg)
+{
+    PGcancel *c = arg;
+    char errbuf[256];
+    PQcancel(c, errbuf, sizeof errbuf);
+    PQfreeCancel(c);
+    return NULL;
+}
+
+static void cancel_in_background(PGconn *pc)
+{
+    PGcancel *c = PQgetCancel(pc);
+    if (!c)
+        return;
+    pthread_attr_t attr;
+    pthread_t tid;
+    bool started = false;
+    if (pthread_attr_init(&attr) == 0) {
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&attr, (size_t)64 * 1024);
+        started = pthread_create(&tid, &attr, cancel_thread, c) == 0;
+        pthread_attr_destroy(&attr);
+    }
+    if (!started) {
+        vz_log(VZ_LOG_WARN, NULL, "database: cannot start the cancel request; relying on statement_timeout");
+        PQfreeCancel(c);
+    }
+}
+
 /* Next result, waiting within the deadlines; *res may be NULL (end of a query's results).
  * Returns VZ_EIO when the connection broke, VZ_ETIMEDOUT past the hard deadline. */
 static vz_status next_result(run_state *rs, PGresult **res)
@@ -183,12 +217,7 @@ static vz_status next_result(run_state *rs, PGresult **res)
             if (rs->cancelled)
                 return VZ_ETIMEDOUT;
             /* The server's statement_timeout should have fired first; stop whatever still runs. */
-            PGcancel *c = PQgetCancel(conn);
-            if (c) {
-                char errbuf[256];
-                PQcancel(c, errbuf, sizeof errbuf);
-                PQfreeCancel(c);
-            }
+            cancel_in_background(conn);
             rs->cancelled = true;
             continue;
         }

@@ -6,6 +6,7 @@
 #include "vz/hasura.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "vz/json.h"
@@ -75,8 +76,13 @@ vz_status vz_hasura_key(const cJSON *body, const char *field, int32_t *out, vz_e
     const cJSON *row = member(data, "new");
     if (!cJSON_IsObject(row)) {
         const char *op = vz_hasura_op(body);
+        /* the op is told only when it is a plain word: it comes from the payload and reaches the log */
+        bool plain = op && *op && strlen(op) <= 16 && strspn(op, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") == strlen(op);
         vz_error_set(err, "Function.InvalidPayload", "event.data.new is %s, expected the row (op %s)",
-                     vz_json_type_name(row), op ? (strlen(op) <= 16 ? op : "(too long)") : "(none)");
+                     vz_json_type_name(row),
+                     plain ? op
+                     : op  ? "(not a plain word)"
+                           : "(none)");
         return VZ_EINVAL;
     }
     const cJSON *v = member(row, field);

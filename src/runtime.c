@@ -122,7 +122,7 @@ bool vz_runtime_parse_header(vz_runtime_invocation *inv, vz_arena *arena, const 
         char *end;
         errno = 0;
         long long ms = strtoll(num, &end, 10);
-        if (*end == '\0' && errno == 0 && ms > 0)
+        if (end == num + vlen && errno == 0 && ms > 0) /* all of it: no NUL inside, nothing after */
             inv->deadline_ms = ms;
         return true;
     }

@@ -18,7 +18,14 @@ build=$2
 tmp=$(mktemp -d /tmp/vz-e2e.XXXXXX)
 export VZ_FLOW_STAGE=e2e VZ_FLOW_VISIBILITY=4 VZ_FLOW_WAIT=2 VZ_FLOW_WINDOW=1 VZ_FLOW_TIMEOUT=20
 unset HASURA_EVENT_API
-cleanup() { "$src/scripts/flow" stop "$tmp/flow" >/dev/null 2>&1; rm -rf "$tmp"; }
+cleanup() {
+    "$src/scripts/flow" stop "$tmp/flow" >/dev/null 2>&1
+    if [ -n "${VZ_TEST_LOG_DIR:-}" ]; then # kept for the log scan of scripts/test
+        mkdir -p "$VZ_TEST_LOG_DIR/e2e" && cp "$tmp/flow/emulator.log" "$VZ_TEST_LOG_DIR/e2e/" 2>/dev/null
+        [ -n "${HASURA_EVENT_API:-}" ] && echo "$HASURA_EVENT_API" >>"$VZ_TEST_LOG_DIR/.secrets"
+    fi
+    rm -rf "$tmp"
+}
 trap cleanup EXIT
 fails=0
 pass=0

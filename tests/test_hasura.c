@@ -84,6 +84,9 @@ static void test_payload_shapes(void **state)
         {"{\"event\":{\"data\":null}}", "event.data is null"},
         {"{\"event\":{\"op\":\"DELETE\",\"data\":{\"old\":{\"crash_id\":1},\"new\":null}}}",
          "event.data.new is null, expected the row (op DELETE)"},
+        /* an op that is not a plain word is not repeated (found by fuzz_hasura: a control character) */
+        {"{\"event\":{\"op\":\"U\\u0016P\\nX\",\"data\":{\"new\":null}}}",
+         "event.data.new is null, expected the row (op (not a plain word))"},
         {"{\"event\":{\"data\":{\"new\":{}}}}", "event.data.new.crash_id is missing"},
         {"{\"event\":{\"data\":{\"new\":{\"case_id\":5}}}}", "event.data.new.crash_id is missing"},
     };

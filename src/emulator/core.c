@@ -57,9 +57,14 @@ static struct {
 } g = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static const char *const fault_names[EMU_FAULT_COUNT] = {
-    "next-500",      "next-403",  "next-drop", "response-400", "response-403", "response-500",
-    "response-drop", "error-400", "error-403", "error-500",    "no-trace-id",
+    "next-500",  "next-403",  "next-drop", "response-400", "response-403",   "response-500", "response-drop",
+    "error-400", "error-403", "error-500", "no-trace-id",  "next-truncated", "next-garbage", "response-hang",
 };
+
+int64_t emu_core_timeout_ms(void)
+{
+    return g.cfg ? g.cfg->timeout_ms : 0;
+}
 
 const char *emu_fault_name(emu_fault f)
 {

@@ -36,18 +36,22 @@
 
 /* Failures the emulator can inject, for the integration tests only (--test-fault NAME[:COUNT]). */
 typedef enum emu_fault {
-    EMU_FAULT_NEXT_500,      /* GET /next answers 500 */
-    EMU_FAULT_NEXT_403,      /* GET /next answers 403 */
-    EMU_FAULT_NEXT_DROP,     /* GET /next: connection closed without an answer */
-    EMU_FAULT_RESPONSE_400,  /* POST .../response answers 400 (the invocation fails with Emulator.TestFault) */
-    EMU_FAULT_RESPONSE_403,  /* POST .../response answers 403 (likewise) */
-    EMU_FAULT_RESPONSE_500,  /* POST .../response answers 500 (likewise) */
-    EMU_FAULT_RESPONSE_DROP, /* POST .../response: connection closed, nothing recorded */
-    EMU_FAULT_ERROR_400,     /* POST .../error answers 400 (the invocation fails with Emulator.TestFault) */
-    EMU_FAULT_ERROR_403,     /* likewise 403 */
-    EMU_FAULT_ERROR_500,     /* likewise 500 */
-    EMU_FAULT_NO_TRACE_ID,   /* invocations without X-Amzn-Trace-Id get no Lambda-Runtime-Trace-Id
-                                (instead of a generated one) */
+    EMU_FAULT_NEXT_500,       /* GET /next answers 500 */
+    EMU_FAULT_NEXT_403,       /* GET /next answers 403 */
+    EMU_FAULT_NEXT_DROP,      /* GET /next: connection closed without an answer */
+    EMU_FAULT_RESPONSE_400,   /* POST .../response answers 400 (the invocation fails with Emulator.TestFault) */
+    EMU_FAULT_RESPONSE_403,   /* POST .../response answers 403 (likewise) */
+    EMU_FAULT_RESPONSE_500,   /* POST .../response answers 500 (likewise) */
+    EMU_FAULT_RESPONSE_DROP,  /* POST .../response: connection closed, nothing recorded */
+    EMU_FAULT_ERROR_400,      /* POST .../error answers 400 (the invocation fails with Emulator.TestFault) */
+    EMU_FAULT_ERROR_403,      /* likewise 403 */
+    EMU_FAULT_ERROR_500,      /* likewise 500 */
+    EMU_FAULT_NO_TRACE_ID,    /* invocations without X-Amzn-Trace-Id get no Lambda-Runtime-Trace-Id
+                                 (instead of a generated one) */
+    EMU_FAULT_NEXT_TRUNCATED, /* GET /next: the event's headers and half its body, then the connection closes */
+    EMU_FAULT_NEXT_GARBAGE,   /* GET /next: 200 with bytes that are no event, no request id, a deadline
+                                 that is no number (the invocation it consumed is never answered) */
+    EMU_FAULT_RESPONSE_HANG,  /* POST .../response: no answer at all until past the function timeout */
     EMU_FAULT_COUNT
 } emu_fault;
 
@@ -151,6 +155,9 @@ bool emu_core_fault(emu_fault f);
 
 /* Complete the running invocation with a test-fault error (the runtime was answered `status`). */
 void emu_core_fail_running(const char *id, unsigned status);
+
+/* The function timeout in ms (the configuration's). */
+int64_t emu_core_timeout_ms(void);
 
 /* The generation of the runtime process now running (changes at each start). */
 uint64_t emu_core_generation(void);

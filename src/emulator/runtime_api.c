@@ -7,10 +7,12 @@
  * Every call is logged with its answer so that tests can see what the runtime
  * did.  The --test-fault injections are applied here.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "emu.h"
 #include "vz/log.h"
@@ -23,6 +25,29 @@ static enum MHD_Result fault_answer(struct MHD_Connection *c, const char *what, 
     vz_log(VZ_LOG_INFO, NULL, "emulator: runtime API %s -> %u (test fault)", what, status);
     return emu_http_error(c, status, status >= 500 ? "ServiceException" : "TestFault",
                           "an error injected by vz-emulator --test-fault");
+}
+
+/* next-truncated: the body source that stops half-way and fails the transfer (MHD closes the connection). */
+typedef struct truncated {
+    char *event;
+    size_t len, half;
+} truncated;
+
+static ssize_t truncated_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    truncated *t = cls;
+    if (pos >= t->half)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    size_t n = t->half - (size_t)pos < max ? t->half - (size_t)pos : max;
+    memcpy(buf, t->event + pos, n);
+    return (ssize_t)n;
+}
+
+static void truncated_free(void *cls)
+{
+    truncated *t = cls;
+    free(t->event);
+    free(t);
 }
 
 static void add_header(struct MHD_Response *r, const char *name, const char *value)
@@ -45,7 +70,35 @@ static enum MHD_Result next(struct MHD_Connection *c, emu_upload *u)
     emu_next n;
     if (emu_core_next(u->gen, &n) != 0)
         return MHD_NO; /* stopping, or that runtime is gone */
-    struct MHD_Response *r = MHD_create_response_from_buffer(n.len, n.event, MHD_RESPMEM_MUST_FREE);
+    if (emu_core_fault(EMU_FAULT_NEXT_GARBAGE)) {
+        static const char junk[] = "\x89PNG\r\n\x1a\n\x00\xff{\"Records\":[ not an event";
+        struct MHD_Response *g = MHD_create_response_from_buffer(sizeof junk - 1, (void *)junk, MHD_RESPMEM_PERSISTENT);
+        if (g) {
+            MHD_add_response_header(g, "Lambda-Runtime-Deadline-Ms", "soon");
+            MHD_add_response_header(g, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
+        }
+        vz_log(VZ_LOG_INFO, NULL, "emulator: runtime API %s -> 200 with garbage instead of invocation %s (test fault)",
+               what, n.request_id);
+        enum MHD_Result gr = g ? MHD_queue_response(c, MHD_HTTP_OK, g) : MHD_NO;
+        if (g)
+            MHD_destroy_response(g);
+        emu_next_free(&n);
+        return gr;
+    }
+    struct MHD_Response *r = NULL;
+    if (emu_core_fault(EMU_FAULT_NEXT_TRUNCATED)) {
+        truncated *t = malloc(sizeof *t);
+        if (t) {
+            *t = (truncated){n.event, n.len, n.len / 2};
+            r = MHD_create_response_from_callback(n.len, 4096, truncated_read, t, truncated_free);
+            if (!r)
+                free(t);
+        }
+        vz_log(VZ_LOG_INFO, NULL, "emulator: runtime API %s -> 200, %zu of %zu bytes, then closed (test fault)", what,
+               n.len / 2, n.len);
+    } else {
+        r = MHD_create_response_from_buffer(n.len, n.event, MHD_RESPMEM_MUST_FREE);
+    }
     if (!r) {
         emu_next_free(&n);
         return MHD_NO;
@@ -104,6 +157,17 @@ static enum MHD_Result invocation_post(struct MHD_Connection *c, emu_upload *u, 
     snprintf(what, sizeof what, "POST " INVOCATION "%s%s", rid, slash);
     const char *inv_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Lambda-Runtime-Invocation-Id");
     if (is_response) {
+        if (emu_core_fault(EMU_FAULT_RESPONSE_HANG)) {
+            /* Say nothing until the invocation has timed out (the supervisor kills the runtime), then close. */
+            vz_log(VZ_LOG_INFO, NULL, "emulator: runtime API %s -> no answer (test fault)", what);
+            struct timespec ts = {0, 0};
+            int64_t ms = emu_core_timeout_ms() + 1000;
+            ts.tv_sec = (time_t)(ms / 1000);
+            ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+            while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+                ;
+            return MHD_NO;
+        }
         if (emu_core_fault(EMU_FAULT_RESPONSE_DROP)) {
             vz_log(VZ_LOG_INFO, NULL, "emulator: runtime API %s -> connection closed (test fault)", what);
             return MHD_NO;

@@ -24,7 +24,14 @@ stop_emu() {
         EMU_PID=
     fi
 }
-cleanup() { stop_emu; rm -rf "$tmp"; }
+cleanup() {
+    stop_emu
+    # scripts/test sets VZ_TEST_LOG_DIR: logs are kept there and scanned for secrets and payloads
+    if [ -n "${VZ_TEST_LOG_DIR:-}" ] && [ -s "$tmp/emu.log" ]; then
+        mkdir -p "$VZ_TEST_LOG_DIR/runtime_$SCENARIO" && cp "$tmp/emu.log" "$VZ_TEST_LOG_DIR/runtime_$SCENARIO/"
+    fi
+    rm -rf "$tmp"
+}
 trap cleanup EXIT
 
 check() { # check NAME COMMAND...
