@@ -7,13 +7,7 @@ run() { ${VZ_VALGRIND:-} "$bin" "$@"; }
 fx=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-pass=0
-check() { # check NAME CONDITION...
-    local name=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else echo "FAIL: $name" >&2; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/check.sh"
 
 # A batch of 10 where records 3 and 7 are bad: exactly those two are reported.
 run invoke "$fx/sqs-batch.json" >"$tmp/out" 2>"$tmp/err"

@@ -27,13 +27,7 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-fails=0
-pass=0
-check() { # check NAME CONDITION...
-    local name=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else echo "FAIL: $name" >&2; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/check.sh"
 
 if ! "$src/scripts/flow" start "$tmp/flow" "$build" >"$tmp/env" 2>"$tmp/start.log"; then
     echo "FAIL: the local flow did not start:" >&2

@@ -10,13 +10,7 @@ set -u
 src=$1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-pass=0
-check() { # check NAME CONDITION...
-    local name=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else echo "FAIL: $name" >&2; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/check.sh"
 tree="$tmp/tree"
 mkdir "$tree"
 for f in CMakeLists.txt cmake include src handlers scripts deploy bootstrap; do cp -r "$src/$f" "$tree/"; done

@@ -25,13 +25,7 @@ fx=$3
 emulator=${4:?usage: package_test.sh SOURCE_DIR BUILD_DIR FIXTURES_DIR VZ_EMULATOR}
 tmp=$(mktemp -d)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
-fails=0
-pass=0
-check() { # check NAME CONDITION...
-    local name=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else echo "FAIL: $name" >&2; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/check.sh"
 allow="$src/deploy/al2023-provided.txt"
 allowed=$(grep -v '^[[:space:]]*\(#\|$\)' "$allow" | awk '{ print $1 }')
 

@@ -16,8 +16,6 @@ VZ=$1
 [ -n "${DATABASE_URL:-}" ] || { echo "FAIL: DATABASE_URL is not set (scripts/test starts the server)" >&2; exit 1; }
 root=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d /tmp/vz-secdb.XXXXXX)
-fails=0
-pass=0
 cleanup() {
     if [ -n "${VZ_TEST_LOG_DIR:-}" ]; then
         mkdir -p "$VZ_TEST_LOG_DIR/security_db"
@@ -26,11 +24,7 @@ cleanup() {
     [ -n "${KEEP:-}" ] || rm -rf "$tmp"
 }
 trap cleanup EXIT
-check() {
-    local name=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else echo "FAIL: $name" >&2; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/check.sh"
 q() { psql "$DATABASE_URL" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
 checksum() {
     q "SELECT md5(string_agg(x, '|' ORDER BY x)) FROM (

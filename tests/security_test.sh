@@ -15,13 +15,7 @@ fx=$2
 run() { ${VZ_VALGRIND:-} "$bin" "$@"; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-pass=0
-check() { # check NAME CONDITION...
-    local name=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else echo "FAIL: $name" >&2; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/check.sh"
 absent() { ! grep -q -- "$1" "$2"; }
 all_lines_match() { ! grep -qvE -- "$1" "$2"; }
 

@@ -5,13 +5,7 @@ set -u
 bin=$1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-pass=0
-check() { # check NAME CONDITION...
-    local name=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else echo "FAIL: $name" >&2; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/../../tests/check.sh"
 printf '{"id":"a"}' >"$tmp/good.json"
 printf 'not json' >"$tmp/bad.txt"
 "$bin" event --queue atd-vz-data-events-example_pr_1 "$tmp/good.json" "$tmp/bad.txt" "$tmp/good.json" >"$tmp/event.json"

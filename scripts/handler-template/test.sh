@@ -6,13 +6,7 @@ bin=$1
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-pass=0
-check() { # check NAME CONDITION...
-    local name=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else echo "FAIL: $name" >&2; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/../../tests/check.sh"
 printf '{"event":{"op":"DELETE","data":{"old":{"crash_id":1},"new":null}}}' >"$tmp/no-row.json"
 "$bin" event --queue atd-vz-data-events-@NAME@_pr_1 "$here/fixtures/update.json" "$tmp/no-row.json" \
     "$here/fixtures/update.json" >"$tmp/event.json"

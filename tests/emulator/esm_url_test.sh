@@ -23,13 +23,7 @@ cleanup() {
     [ -n "${KEEP:-}" ] || rm -rf "$tmp"
 }
 trap cleanup EXIT
-fails=0
-pass=0
-check() { # check NAME CONDITION...
-    local name=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else echo "FAIL: $name" >&2; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/../check.sh"
 wait_for() { # wait_for FILE: up to 30 s
     for _ in $(seq 1 300); do [ -e "$1" ] && return 0; sleep 0.1; done
     return 1

@@ -13,8 +13,6 @@ FX=$5
 tmp=$(mktemp -d /tmp/vz-runtime.XXXXXX)
 EMU_PID=
 EMU_RC=
-pass=0
-fails=0
 
 stop_emu() {
     if [ -n "$EMU_PID" ]; then
@@ -34,11 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-check() { # check NAME COMMAND...
-    local name=$1
-    shift
-    if "$@"; then pass=$((pass + 1)); else echo "FAIL: $name" >&2; fails=$((fails + 1)); fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../check.sh"
 
 finish() {
     if [ "$fails" -ne 0 ] && [ -s "$tmp/emu.log" ]; then
