@@ -218,7 +218,7 @@ L.append(f"2. **Overhead.** One emulator; its runtime command execs `build/bench
          "and last in turn. Each run: "
          f"{m['warmInvocations']} warm-up invocations, then {m['overheadInvocations']} timed, sent by "
          "`bench_invoke` from 2 client threads so one is always queued. vz-events runs with Lambda's default "
-         "log settings (`TEXT`, `INFO`: one line per record, eleven per invocation) written to stderr, "
+         "log settings (`TEXT`, `INFO`: two lines per record, the handler's and the outcome, twenty per invocation) written to stderr, "
          "which goes to /dev/null here (Lambda's log agent reads a pipe); the third runtime of each round "
          "runs it with `AWS_LAMBDA_LOG_LEVEL=WARN`, to show what those lines cost. Besides invocations/s, the bench reads the runtime process's own "
          "CPU time (utime + stime from `/proc/PID/stat`, 10 ms ticks) over each timed run: the load of other "
