@@ -1,8 +1,8 @@
 # Deployment: the rendered CloudFormation template of each stage, and scripts/deploy and
 # scripts/destroy run against tests/aws-standin/aws (a stand-in for the AWS CLI: the AWS
 # control plane cannot run here).  Also: the CI workflows parse and call the scripts.
-add_test(NAME deploy_definition COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/deploy_test.py ${CMAKE_SOURCE_DIR})
+add_test(NAME deploy_definition COMMAND /usr/bin/python3 -B ${CMAKE_CURRENT_SOURCE_DIR}/deploy_test.py ${CMAKE_SOURCE_DIR})
 set_tests_properties(deploy_definition PROPERTIES LABELS "deploy;nosan" TIMEOUT 120)
 
-add_test(NAME ci_workflows COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/workflows_test.py ${CMAKE_SOURCE_DIR})
+add_test(NAME ci_workflows COMMAND /usr/bin/python3 -B ${CMAKE_CURRENT_SOURCE_DIR}/workflows_test.py ${CMAKE_SOURCE_DIR})
 set_tests_properties(ci_workflows PROPERTIES LABELS "deploy;nosan" TIMEOUT 60)

@@ -20,18 +20,9 @@ import subprocess
 import sys
 import tempfile
 
+from vzcheck import check, finish
+
 SRC = os.path.abspath(sys.argv[1])
-passed = 0
-failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: %s %s" % (name, detail), file=sys.stderr)
 
 
 def render(stage, root=SRC):
@@ -246,5 +237,4 @@ rc, out = run("destroy", "pr_7")
 check("destroy refuses a stack tagged for another stage", rc != 0 and
       not any(l.startswith("cloudformation delete-stack") for l in calls()[n:]), out)
 
-print("deploy: %d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+finish("deploy")

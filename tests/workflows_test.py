@@ -16,18 +16,9 @@ import sys
 
 import yaml
 
+from vzcheck import check, finish
+
 SRC = os.path.abspath(sys.argv[1])
-passed = 0
-failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: %s %s" % (name, detail), file=sys.stderr)
 
 
 PR = "${{ github.event.pull_request.number }}"
@@ -116,5 +107,4 @@ if br:
               and evaluate(jobs["deploy"]["environment"], "production") == "production")
     check("no branch workflow destroys anything", not any("destroy" in r for j in jobs.values() for r in runs(j)))
 
-print("workflows: %d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+finish("workflows")
