@@ -1,12 +1,17 @@
 /* db.c -- the shared PostgreSQL connection and pipelined row transactions (see db.h).
  *
  * A batch goes out as one libpq pipeline:
- *   set_config('statement_timeout') Sync
  *   [Prepare(stmt) ... Sync]                      only for statements new to this connection
- *   lock(txn 0) work(txn 0) Sync  lock(txn 1) work(txn 1) Sync  ...
+ *   settings(txn 0) lock(txn 0) work(txn 0) Sync  settings(txn 1) lock(txn 1) ... Sync  ...
  * Between two Syncs the server runs an implicit transaction, so each record
  * commits or rolls back alone, and an error in one skips only the rest of
- * its own segment.  The answers are read back in the order sent (`expect`
+ * its own segment.  Each segment opens with its transaction's own settings
+ * (set_config(..., is_local => true)): its statement_timeout, and
+ * synchronous_commit = on, so that the COMMIT at its Sync is acknowledged only
+ * once its WAL is written, whatever the server's or the role's default.  A
+ * record reported succeeded has thus survived a crash of the database server;
+ * and since the settings are in the segment, a failure to apply them skips
+ * the record's work instead of running it under the server's defaults.  The answers are read back in the order sent (`expect`
  * below).  A transaction is done only when its Sync came back after a
  * successful work statement; anything else fails it.  When the connection
  * breaks, the transactions without an answer are retried once on a new one
@@ -27,6 +32,13 @@
 
 #define NO_DEADLINE_STATEMENT_MS 30000 /* statement_timeout when the invocation has no deadline */
 #define CONNECT_LIMIT_MS 10000         /* a connection attempt never takes longer than this */
+#define MAX_STATEMENT_MS 2147483647    /* the largest statement_timeout PostgreSQL accepts (INT_MAX ms) */
+
+/* The first statement of every record's transaction: its own statement_timeout, and a
+ * synchronous commit whatever the server's default (see the top of this file). */
+#define TXN_SETTINGS_SQL                                                                                             \
+    "SELECT pg_catalog.set_config('statement_timeout', $1, true), "                                                 \
+    "pg_catalog.set_config('synchronous_commit', 'on', true)"
 
 typedef enum expect_kind { EXPECT_SETCFG, EXPECT_PREPARE, EXPECT_LOCK, EXPECT_WORK, EXPECT_SYNC } expect_kind;
 
@@ -44,7 +56,6 @@ typedef struct run_state {
     double deadline;      /* monotonic ms: cancel what runs past this */
     double hard_deadline; /* monotonic ms: give up on the connection after this */
     bool cancelled;
-    char setup_error[512]; /* set_config failed: every txn fails with this */
 } run_state;
 
 static PGconn *conn;
@@ -275,8 +286,10 @@ static vz_status read_one(run_state *rs, const expect *e)
     long i = e->txn;
     switch (e->kind) {
     case EXPECT_SETCFG:
-        if (s != PGRES_TUPLES_OK)
-            first_line(rs->setup_error, sizeof rs->setup_error, r ? PQresultErrorMessage(r) : NULL);
+        if (s == PGRES_FATAL_ERROR)
+            statement_failed(rs, i, r, "transaction settings");
+        else if (s != PGRES_TUPLES_OK)
+            rs->failed[i] = true;
         break;
     case EXPECT_PREPARE:
         if (s == PGRES_COMMAND_OK)
@@ -311,10 +324,7 @@ static vz_status read_one(run_state *rs, const expect *e)
             return VZ_EIO; /* out of step with the server: do not trust this connection */
         if (i >= 0) {
             if (!rs->failed[i] && rs->txns[i].status != VZ_ENOMEM)
-                rs->txns[i].status = rs->setup_error[0] ? VZ_ERR : VZ_OK;
-            if (rs->setup_error[0] && !rs->failed[i])
-                vz_error_set(&rs->txns[i].error, "Runtime.DatabaseError",
-                             "setting statement_timeout failed, nothing was run: %s", rs->setup_error);
+                rs->txns[i].status = VZ_OK;
             rs->done[i] = true;
         }
         return VZ_OK;
@@ -347,13 +357,6 @@ static long queue_pipeline(run_state *rs, const long *todo, size_t m, int64_t ti
     const char *tv[1] = {tbuf};
     if (!PQenterPipelineMode(conn))
         return -1;
-    stats.statements++;
-    if (!PQsendQueryParams(conn, "SELECT pg_catalog.set_config('statement_timeout', $1, false)", 1, NULL, tv, NULL,
-                           NULL, 0) ||
-        !PQpipelineSync(conn))
-        return -1;
-    ex[k++] = (expect){EXPECT_SETCFG, NULL, -1};
-    ex[k++] = (expect){EXPECT_SYNC, NULL, -1};
     long before = k;
     for (size_t j = 0; j < m; j++) {
         vz_db_stmt *both[2] = {rs->txns[todo[j]].lock, rs->txns[todo[j]].work};
@@ -380,6 +383,10 @@ static long queue_pipeline(run_state *rs, const long *todo, size_t m, int64_t ti
     for (size_t j = 0; j < m; j++) {
         long i = todo[j];
         vz_db_txn *t = &rs->txns[i];
+        stats.statements++;
+        if (!PQsendQueryParams(conn, TXN_SETTINGS_SQL, 1, NULL, tv, NULL, NULL, 0))
+            return -1;
+        ex[k++] = (expect){EXPECT_SETCFG, NULL, i};
         if (t->lock) {
             if (!send_prepared(t->lock, t))
                 return -1;
@@ -415,12 +422,11 @@ static vz_status flush_all(run_state *rs)
  * (txns not done stay pending); VZ_ETIMEDOUT: gave up at the deadline. */
 static vz_status run_pipeline(run_state *rs, const long *todo, size_t m, int64_t timeout_ms)
 {
-    expect *ex = vz_arena_calloc(rs->ctx->arena, 5 * m + 4, sizeof *ex);
+    expect *ex = vz_arena_calloc(rs->ctx->arena, 6 * m + 4, sizeof *ex);
     if (!ex)
         return VZ_ENOMEM;
     for (size_t j = 0; j < m; j++)
         rs->failed[todo[j]] = false;
-    rs->setup_error[0] = '\0';
     long k = queue_pipeline(rs, todo, m, timeout_ms, ex);
     if (k < 0)
         return VZ_EIO;
@@ -461,7 +467,7 @@ vz_status vz_db_run(const vz_context *ctx, vz_db_txn *txns, size_t n, vz_error *
     }
     if (n == 0)
         return VZ_OK;
-    run_state rs = {ctx, txns, NULL, NULL, 0, 0, false, ""};
+    run_state rs = {ctx, txns, NULL, NULL, 0, 0, false};
     rs.done = vz_arena_calloc(ctx->arena, n, sizeof *rs.done);
     rs.failed = vz_arena_calloc(ctx->arena, n, sizeof *rs.failed);
     long *todo = vz_arena_calloc(ctx->arena, n, sizeof *todo);
@@ -487,6 +493,8 @@ vz_status vz_db_run(const vz_context *ctx, vz_db_txn *txns, size_t n, vz_error *
     }
     double now = vz_monotonic_ms();
     int64_t timeout_ms = remaining == INT64_MAX ? NO_DEADLINE_STATEMENT_MS : remaining - reserve;
+    if (timeout_ms > MAX_STATEMENT_MS)
+        timeout_ms = MAX_STATEMENT_MS;
     rs.deadline = now + (double)(remaining == INT64_MAX ? timeout_ms + 5000 : remaining - reserve / 4);
     rs.hard_deadline = now + (double)(remaining == INT64_MAX ? timeout_ms + 10000 : remaining - reserve / 8);
     double connect_until = now + (double)(timeout_ms < CONNECT_LIMIT_MS ? timeout_ms : CONNECT_LIMIT_MS);

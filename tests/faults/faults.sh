@@ -7,6 +7,10 @@
 #             lock, then started again: the batch is answered in time, the records committed
 #             before the kill are in the database, exactly the others are reported failed, the
 #             runtime survives, and the redelivery of the failed ones finishes the job.
+#   pg_kill_answered  PostgreSQL SIGKILLed right after a batch was answered, over several
+#             rounds, against the throwaway cluster whose own default is synchronous_commit =
+#             off: every record reported succeeded is in the database after the restart (each
+#             record's transaction commits synchronously whatever the server's default).
 #   pg_stop   PostgreSQL frozen (SIGSTOP): with a 3 s function timeout the batch is answered
 #             before the deadline with every record failed (no Sandbox.Timedout, nothing
 #             written); after SIGCONT the redelivered batch succeeds on the same runtime.
@@ -124,6 +128,49 @@ scenario_pg_kill() {
     check "redelivery: every record succeeds" body_is r '{"batchItemFailures":[]}'
     check "redelivery: 6, 7, 8 now right" test "$(location 6) $(location 7) $(location 8)" = "SVRD-A-W SVRD-B-S SVRD-B-N"
     check "redelivery: same runtime, reconnected" starts_are 1
+}
+
+# kill_cluster: SIGKILL the postmaster and every backend at once, and wait until they are gone.
+kill_cluster() {
+    local pids
+    pids=$(pg_pids | tr '\n' ' ')
+    # shellcheck disable=SC2086
+    kill -KILL $pids
+    for _ in $(seq 100); do
+        # shellcheck disable=SC2086
+        kill -0 $pids 2>/dev/null || break
+        sleep 0.1
+    done
+}
+
+scenario_pg_kill_answered() {
+    start_pg
+    check "the server's own default is synchronous_commit = off" test "$(q 'SHOW synchronous_commit')" = off
+    hasura_events a crash_update_jurisdiction_test 1 2 3 4 5 6 7 8 9 10
+    start_emu --timeout 20 -- "$VZ"
+    local round lost=0 reported=0 id key want got
+    for round in 1 2 3 4 5; do
+        # Every flag wrong, so that each of the 10 records writes.
+        q "UPDATE atd_txdot_crashes SET austin_full_purpose = CASE WHEN crash_id = 4 THEN 'Y' ELSE 'N' END WHERE crash_id BETWEEN 1 AND 10"
+        q "CHECKPOINT"
+        invoke "a$round" -d @"$tmp/a.json"
+        kill_cluster # right after the answer: an acknowledged but unwritten commit would be lost now
+        "$SRC/scripts/db" start "$tmp/pg" >/dev/null 2>"$tmp/pg.err" || { echo "FAIL: restart" >&2; cat "$tmp/pg.err" >&2; }
+        check "round $round: the batch was answered" succeeded "a$round"
+        local failed
+        failed=" $(failed_ids "a$round" | keys_of_ids a | tr '\n' ' ')"
+        for key in 1 2 3 4 5 6 7 8 9 10; do
+            case "$failed" in *" $key "*) continue ;; esac
+            reported=$((reported + 1))
+            want=Y
+            [ "$key" = 4 ] && want=N
+            got=$(flag "$key")
+            [ "$got" = "$want" ] || { lost=$((lost + 1)); echo "round $round: crash $key reported succeeded, flag $got after the restart" >&2; }
+        done
+    done
+    check "every record reported succeeded survived the kill ($reported reported, $lost lost)" test "$lost" -eq 0
+    check "most records were reported succeeded ($reported of 50)" test "$reported" -ge 40
+    check "the runtime survived five kills" starts_are 1
 }
 
 scenario_pg_stop() {
@@ -283,7 +330,7 @@ scenario_sqs_down() {
 }
 
 case "$SCENARIO" in
-pg_kill | pg_stop | sqs_down | runtime_api) "scenario_$SCENARIO" ;;
+pg_kill | pg_kill_answered | pg_stop | sqs_down | runtime_api) "scenario_$SCENARIO" ;;
 *)
     echo "faults.sh: unknown scenario $SCENARIO" >&2
     exit 2
