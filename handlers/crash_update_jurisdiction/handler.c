@@ -34,4 +34,5 @@ VZ_HANDLER(crash_update_jurisdiction) = {
     .needs_json = true,
     .handle_batch = crash_update_jurisdiction_batch,
     .shutdown = vz_db_close,
+    .rowsync = &sync_rule,
 };

@@ -56,4 +56,5 @@ VZ_HANDLER(crash_update_location) = {
     .needs_json = true,
     .handle_batch = crash_update_location_batch,
     .shutdown = vz_db_close,
+    .rowsync = &sync_rule,
 };

@@ -56,6 +56,9 @@ typedef struct vz_handler {
     void (*handle_batch)(const vz_context *ctx, vz_item *items, size_t n);
     /* Release long-lived state (connections) at shutdown. May be NULL. */
     void (*shutdown)(void);
+    /* The handler's row rule when it is a rowsync handler (rowsync.h), else NULL: lets tools
+     * other than the event path (reconcile) run the same rule over a whole table. */
+    const struct vz_rowsync *rowsync;
 } vz_handler;
 
 /* Define the registry entry of handler NAME (the folder name). */
