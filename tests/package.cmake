@@ -6,5 +6,10 @@ add_test(NAME package_self_contained
                  ${CMAKE_CURRENT_SOURCE_DIR}/fixtures $<TARGET_FILE:vz-emulator>)
 set_tests_properties(package_self_contained PROPERTIES LABELS "package;nosan" TIMEOUT 300)
 
-add_test(NAME package_handler_deps COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/package_deps_test.sh ${CMAKE_SOURCE_DIR})
+add_test(NAME package_handler_deps COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/package_deps_test.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
 set_tests_properties(package_handler_deps PROPERTIES LABELS "package;build" TIMEOUT 300)
+
+# The zip's bootstrap runs the local flow: the endpoint signing SigV4 to the local SQS server and
+# the three handlers against PostGIS (tests/package_flow_test.sh).  Not in the sanitizer pass.
+add_test(NAME package_flow COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/package_flow_test.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
+set_tests_properties(package_flow PROPERTIES LABELS "package;e2e;integration;nosan" TIMEOUT 300)

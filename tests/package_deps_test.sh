@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
 # package_deps_test.sh -- a library declared in handlers/<name>/handler.deps lands in the zip.
 #
-# usage: package_deps_test.sh SOURCE_DIR
+# usage: package_deps_test.sh SOURCE_DIR [BUILD_DIR]
+#   BUILD_DIR: a build whose lean cache (BUILD_DIR/lean: Debian sources, libcurl) the copy reuses.
 # Copies the tree, checks that libyaml is not in its zip, adds handlers/yamlcheck
 # declaring `yaml-0.1 libyaml-dev`, rebuilds and repackages with scripts/package:
 # libyaml is now in lib/, the unpacked bootstrap loads it from there (LD_DEBUG),
 # and a record for the new handler's queue succeeds.
 set -u
 src=$1
+lean_cache=()
+[ -n "${2:-}" ] && lean_cache=(-DVZ_LEAN_CACHE="$(cd "$2" && pwd)/lean")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/check.sh"
 tree="$tmp/tree"
 mkdir "$tree"
-for f in CMakeLists.txt cmake include src handlers scripts deploy bootstrap; do cp -r "$src/$f" "$tree/"; done
+for f in CMakeLists.txt cmake include src handlers scripts deploy; do cp -r "$src/$f" "$tree/"; done
 rm -rf "$tree/handlers/yamlcheck"
 build() {
-    cmake -S "$tree" -B "$tree/build" -DVZ_TESTS=OFF -DVZ_WERROR=ON >"$tmp/cmake.log" 2>&1 &&
+    cmake -S "$tree" -B "$tree/build" -DVZ_TESTS=OFF -DVZ_WERROR=ON "${lean_cache[@]}" >"$tmp/cmake.log" 2>&1 &&
         cmake --build "$tree/build" --target vz-events -j2 >>"$tmp/cmake.log" 2>&1 ||
         { cat "$tmp/cmake.log" >&2; return 1; }
 }

@@ -3,8 +3,12 @@
 #
 # usage: package_test.sh SOURCE_DIR BUILD_DIR FIXTURES_DIR VZ_EMULATOR
 #
-# Runs scripts/package on the build, then checks the zip as Lambda gets it:
-#   - zip -T, only bootstrap + bin/vz-events + lib/ (+ certs/), run bits, soname symlinks kept;
+# Builds the lean bootstrap (cmake --build BUILD_DIR --target bootstrap, through
+# scripts/package), then checks the zip as Lambda gets it:
+#   - zip -T, only bootstrap + lib/ (+ certs/), run bits, soname symlinks kept;
+#   - bootstrap is the ELF binary itself (no shell), needs nothing but glibc, finds lib/
+#     through DT_RPATH $ORIGIN/lib; libcurl and cJSON are linked in, libpq and the
+#     HTTPS libcurl are in lib/ for later;
 #   - size under the 5.8 MB of aws-lambda-cpp's hello-world zip;
 #   - unpacked into an empty folder, scripts/check-abi (readelf) and, independently,
 #     objdump: nothing asks glibc for a version newer than 2.34 (the image's), and
@@ -12,7 +16,10 @@
 #   - run with `env -i` and Lambda's variables -- including Lambda's LD_LIBRARY_PATH,
 #     which puts the system folders before $LAMBDA_TASK_ROOT/lib -- under
 #     LD_DEBUG=libs: every object the loader initialises comes from the zip or is
-#     on the allow-list, and the bundled ones are really the ones used;
+#     on the allow-list, and the bundled ones are really the ones used; a batch
+#     with no database work loads no library at all (libpq, OpenSSL: none); a
+#     batch for a database handler loads libpq and what it needs from the zip,
+#     and without lib/libpq.so.5 that record fails naming the library and the path;
 #   - the same unpacked bootstrap started by vz-emulator (the local stand-in for
 #     Lambda, same clean environment) answers a real invocation on the invoke
 #     endpoint, and while it waits for the next one its /proc/PID/maps and the
@@ -44,14 +51,15 @@ check "zip -T" zip -T "$zip"
 unzip -Z "$zip" >"$tmp/listing"
 names=$(unzip -Z1 "$zip")
 check "bootstrap at the root" grep -qx bootstrap <<<"$names"
-check "the binary" grep -qx bin/vz-events <<<"$names"
-check "nothing but bootstrap, bin/vz-events, lib/, certs/*.pem" \
-    bash -c '! grep -vE "^(bootstrap|bin/vz-events|lib/[^/]+\.so[.0-9]*|lib/[^/]+-[0-9.]+\.so[.0-9]*|certs/[^/]+\.pem)$" <<<"$1"' _ "$names"
+check "nothing but bootstrap, lib/, certs/*.pem" \
+    bash -c '! grep -vE "^(bootstrap|lib/[^/]+\.so[.0-9]*|lib/[^/]+-[0-9.]+\.so[.0-9]*|certs/[^/]+\.pem)$" <<<"$1"' _ "$names"
 check "no iconv modules, docs or archives" bash -c '! grep -qiE "gconv|/share/|/doc|\.a$|\.h$" <<<"$1"' _ "$names"
 check "bootstrap is executable" grep -qE '^-rwxr-xr-x .* bootstrap$' "$tmp/listing"
-check "vz-events is executable" grep -qE '^-rwxr-xr-x .* bin/vz-events$' "$tmp/listing"
-check "libcjson bundled" grep -q '^lib/libcjson\.so\.1$' <<<"$names"
-check "soname links stored as symlinks" grep -qE '^l.* lib/libcjson\.so\.1$' "$tmp/listing"
+check "libpq bundled (loaded on first database use)" grep -q '^lib/libpq\.so\.5$' <<<"$names"
+check "the HTTPS libcurl bundled (loaded by the SQS client)" grep -qx 'lib/libvz-curl-https\.so' <<<"$names"
+check "no libcurl, libcjson or OpenSSL in lib/ (linked in, or the image's)" \
+    bash -c '! grep -qE "^lib/lib(curl|cjson|ssl|crypto)\.so" <<<"$1"' _ "$names"
+check "soname links stored as symlinks" grep -qE '^l.* lib/libpq\.so\.5$' "$tmp/listing"
 check "no glibc in the zip (the image's glibc is used)" bash -c '! grep -qE "^lib/(libc\.so|libm\.so|ld-linux)" <<<"$1"' _ "$names"
 check "same inputs, same bytes" bash -c '"$1/scripts/package" --build-dir "$2" --no-build --out "$3/again.zip" >/dev/null 2>&1 && cmp -s "$3/again.zip" "$4"' _ "$src" "$build" "$tmp" "$zip"
 
@@ -59,19 +67,25 @@ check "same inputs, same bytes" bash -c '"$1/scripts/package" --build-dir "$2" -
 task="$tmp/task"
 mkdir "$task"
 (cd "$task" && unzip -q "$zip")
-check "symlinks survive unzip" test -L "$task/lib/libcjson.so.1"
+check "symlinks survive unzip" test -L "$task/lib/libpq.so.5"
+check "bootstrap is an ELF executable, not a script" bash -c 'head -c 4 "$1" | grep -q ELF' _ "$task/bootstrap"
+readelf -d "$task/bootstrap" >"$tmp/dynamic"
+check "bootstrap needs glibc alone (libcurl and cJSON linked in, libpq loaded later)" \
+    bash -c 'test "$(sed -n "s/.*(NEEDED).*\[\(.*\)\]/\1/p" "$1" | grep -v "^lib\(c\|m\|dl\|pthread\)\.so" | wc -l)" -eq 0' _ "$tmp/dynamic"
+check "bootstrap's DT_RPATH is \$ORIGIN/lib (searched before LD_LIBRARY_PATH)" grep -qE '\(RPATH\).*\[\$ORIGIN/lib\]' "$tmp/dynamic"
+check "no DT_RUNPATH (it would come after LD_LIBRARY_PATH)" bash -c '! grep -q "(RUNPATH)" "$1"' _ "$tmp/dynamic"
 check "check-abi (readelf) on the unpacked zip" "$src/scripts/check-abi" "$task" "$allow"
 sed 's/GLIBC_2\.34$/GLIBC_2.33/' "$allow" >"$tmp/allow-2.33"
 check "check-abi fails against an image with glibc 2.33 (negative control)" \
     bash -c '! "$1/scripts/check-abi" "$2" "$3" 2>/dev/null >&2' _ "$src" "$task" "$tmp/allow-2.33"
 # Independently of check-abi: objdump's undefined dynamic symbols, their versions.
-newest=$(for f in "$task/bin/vz-events" "$task"/lib/*; do
+newest=$(for f in "$task/bootstrap" "$task"/lib/*; do
              [ -L "$f" ] || objdump -T "$f"
          done | awk '/\*UND\*/' | grep -oE 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -1)
 echo "newest GLIBC_ version asked for by anything in the zip (objdump): $newest"
 check "nothing needs glibc newer than 2.34 (objdump says $newest)" \
     test "$(printf '%s\n2.34\n' "$newest" | sort -V | tail -1)" = "2.34"
-check "nothing asks for GLIBC_PRIVATE" bash -c '! for f in "$1"/bin/vz-events "$1"/lib/*; do objdump -T "$f"; done 2>/dev/null | grep -q GLIBC_PRIVATE' _ "$task"
+check "nothing asks for GLIBC_PRIVATE" bash -c '! for f in "$1"/bootstrap "$1"/lib/*; do objdump -T "$f"; done 2>/dev/null | grep -q GLIBC_PRIVATE' _ "$task"
 
 # --- unpacked, run with a clean environment -----------------------------------------
 # Lambda's LD_LIBRARY_PATH with this machine's system folders standing in for
@@ -84,9 +98,9 @@ lambda_env=(
     PATH=/usr/local/bin:/usr/bin/:/bin:/opt/bin
     LD_LIBRARY_PATH="/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:$task:$task/lib:/opt/lib"
 )
-loaded_outside() { # loaded_outside LD_DEBUG_LOG [TASK]: objects initialised after the shell exec'd the binary, not from TASK nor allowed
+loaded_outside() { # loaded_outside LD_DEBUG_LOG [TASK]: objects the loader initialised, not from TASK nor allowed
     local task=${2:-$task}
-    awk '/transferring control: \/bin\/sh/ { go = 1; next } go && /calling init:/ { print $NF }' "$1" | sort -u >"$1.loaded"
+    awk '/calling init:/ { print $NF }' "$1" | sort -u >"$1.loaded"
     local bad=0 p
     while read -r p; do
         case "$p" in "$task"/*) continue ;; esac
@@ -97,34 +111,59 @@ loaded_outside() { # loaded_outside LD_DEBUG_LOG [TASK]: objects initialised aft
     done <"$1.loaded"
     return $bad
 }
-env -i "${lambda_env[@]}" LD_DEBUG=libs "$task/bootstrap" invoke "$fx/sqs-batch.json" >"$tmp/invoke.out" 2>"$tmp/invoke.err"
-rc=$?
-grep -E '^ +[0-9]+:' "$tmp/invoke.err" >"$tmp/ld.log"
-check "bootstrap invoke exits 0 (rc $rc)" test $rc -eq 0
-# _HANDLER=example routes record 7 (a queue no handler matches) to example: only 3 fails.
-check "bootstrap invoke answers the partial batch response" grep -qx '{"batchItemFailures":\[{"itemIdentifier":"00000003-0000-4000-8000-000000000003"}\]}' "$tmp/invoke.out"
-check "the loader saw the exec of the binary" grep -q "initialize program: $task/bin/vz-events" "$tmp/ld.log"
-check "no library from outside the zip but the allow-list (LD_DEBUG=libs)" loaded_outside "$tmp/ld.log"
-check "libcjson comes from the zip" grep -qxF "$task/lib/libcjson.so.1" "$tmp/ld.log.loaded"
-from_zip_when_bundled() { # a library the zip has must never be loaded from elsewhere
+from_zip_when_bundled() { # from_zip_when_bundled LOADED_LIST: a library the zip has is never loaded from elsewhere
     local p bad=0
     while read -r p; do
         if [ -e "$task/lib/$(basename "$p")" ] && [ "${p#"$task"/}" = "$p" ]; then
             echo "  $(basename "$p") is in the zip but was loaded from $p" >&2
             bad=1
         fi
-    done <"$tmp/ld.log.loaded"
+    done <"$1"
     return $bad
 }
-check "bundled libraries shadow the system's" from_zip_when_bundled
-# The same check must catch a library taken from the system: remove libcjson from a copy.
-cp -a "$task" "$tmp/broken"
-rm "$tmp/broken"/lib/libcjson.so*
-env -i "${lambda_env[@]//$task/$tmp/broken}" LD_DEBUG=libs "$tmp/broken/bootstrap" handlers >/dev/null 2>"$tmp/broken.log"
-caught() { ! loaded_outside "$@" 2>/dev/null; }
-check "a library missing from the zip is caught (negative control)" caught "$tmp/broken.log" "$tmp/broken"
-echo "objects initialised by the loader:"
+env -i "${lambda_env[@]}" LD_DEBUG=libs "$task/bootstrap" invoke "$fx/sqs-batch.json" >"$tmp/invoke.out" 2>"$tmp/invoke.err"
+rc=$?
+grep -E '^ +[0-9]+:' "$tmp/invoke.err" >"$tmp/ld.log"
+check "bootstrap invoke exits 0 (rc $rc)" test $rc -eq 0
+# _HANDLER=example routes record 7 (a queue no handler matches) to example: only 3 fails.
+check "bootstrap invoke answers the partial batch response" grep -qx '{"batchItemFailures":\[{"itemIdentifier":"00000003-0000-4000-8000-000000000003"}\]}' "$tmp/invoke.out"
+check "the loader started the zip's binary itself" grep -q "initialize program: $task/bootstrap" "$tmp/ld.log"
+check "no library from outside the zip but the allow-list (LD_DEBUG=libs)" loaded_outside "$tmp/ld.log"
+check "no database work: glibc alone is loaded (no libpq, no OpenSSL)" \
+    bash -c '! grep -vE "/(libc|libm|libdl|libpthread|ld-linux-x86-64)\.so\.[0-9]+$" "$1"' _ "$tmp/ld.log.loaded"
+echo "objects initialised by the loader (no database work):"
 sed 's/^/  /' "$tmp/ld.log.loaded"
+
+# A batch with a database record (the database is unreachable: port 1) and an example record.
+db_env=(DATABASE_URL="postgresql://vz@127.0.0.1:1/vz?connect_timeout=2" PGCONNECT_TIMEOUT=2)
+"$task/bootstrap" event --queue atd-vz-data-events-crash_update_location_pr_1 "$fx/hasura/crash-update.json" >"$tmp/db.json"
+"$task/bootstrap" event --queue atd-vz-data-events-example_pr_1 "$fx/hasura/crash-update.json" >"$tmp/ex.json"
+jq -c -s '{Records: [.[0].Records[0], (.[1].Records[0] | .messageId = "db-record")]}' "$tmp/ex.json" "$tmp/db.json" >"$tmp/mixed.json"
+run_mixed() { # run_mixed TASK OUT: the mixed batch through TASK/bootstrap, LD_DEBUG to OUT.ld
+    env -i "${lambda_env[@]//$task/$1}" "${db_env[@]}" LD_DEBUG=libs "$1/bootstrap" invoke "$tmp/mixed.json" >"$2" 2>"$2.err"
+    grep -E '^ +[0-9]+:' "$2.err" >"$2.ld"
+}
+run_mixed "$task" "$tmp/mixed.out"
+check "database record fails alone (unreachable database)" grep -qx '{"batchItemFailures":\[{"itemIdentifier":"db-record"}\]}' "$tmp/mixed.out"
+check "libpq loaded from the zip on first database use" grep -q "calling init: $task/lib/libpq.so.5" "$tmp/mixed.out.ld"
+check "database path: no library from outside the zip but the allow-list" loaded_outside "$tmp/mixed.out.ld"
+check "database path: bundled libraries shadow the system's (Lambda's LD_LIBRARY_PATH lists them first)" \
+    from_zip_when_bundled "$tmp/mixed.out.ld.loaded"
+echo "objects initialised by the loader (database path):"
+sed 's/^/  /' "$tmp/mixed.out.ld.loaded"
+# The same check must catch a library taken from the system: remove libldap (libpq's) from a copy.
+cp -a "$task" "$tmp/broken"
+rm "$tmp/broken"/lib/libldap*
+run_mixed "$tmp/broken" "$tmp/broken.out"
+caught() { ! loaded_outside "$@" 2>/dev/null; }
+check "a library missing from the zip is caught (negative control)" caught "$tmp/broken.out.ld" "$tmp/broken"
+# Without lib/libpq.so.5: the database record fails, naming the library and the path tried.
+cp -a "$task" "$tmp/nopq"
+rm "$tmp/nopq"/lib/libpq.so*
+run_mixed "$tmp/nopq" "$tmp/nopq.out"
+check "without libpq: the database record fails alone" grep -qx '{"batchItemFailures":\[{"itemIdentifier":"db-record"}\]}' "$tmp/nopq.out"
+check "without libpq: the error names the library and the path tried" \
+    grep -qF "cannot load the PostgreSQL client library libpq.so.5 (tried $tmp/nopq/lib/libpq.so.5)" "$tmp/nopq.out.err"
 
 # --- under vz-emulator: a real invocation of the unpacked bootstrap ------------------------
 check "vz-emulator is built" test -x "$emulator"
@@ -148,7 +187,7 @@ if [ -x "$emulator" ]; then
         rt=$(pgrep -P "$emu_pid" | head -1)
         check "the runtime process is running" test -n "$rt"
         if [ -n "$rt" ]; then
-            check "the runtime is the zip's binary" test "$(readlink "/proc/$rt/exe")" = "$task/bin/vz-events"
+            check "the runtime is the zip's binary" test "$(readlink "/proc/$rt/exe")" = "$task/bootstrap"
             awk '$6 ~ /\.so/ { print $6 }' "/proc/$rt/maps" | sort -u >"$tmp/maps"
             maps_clean() {
                 local p bad=0
@@ -161,7 +200,8 @@ if [ -x "$emulator" ]; then
                 return $bad
             }
             check "/proc/PID/maps: nothing from outside the zip but the allow-list" maps_clean
-            check "/proc/PID/maps: libcurl from the zip" grep -q "^$task/lib/libcurl.so" "$tmp/maps"
+            check "/proc/PID/maps: nothing but glibc mapped while waiting (libcurl linked in)" \
+                bash -c '! grep -vE "/(libc|ld-linux-x86-64)\.so" "$1"' _ "$tmp/maps"
             echo "mapped by the runtime under the emulator:"
             sed 's/^/  /' "$tmp/maps"
         fi
@@ -169,14 +209,11 @@ if [ -x "$emulator" ]; then
         cat "$tmp/emu.log" >&2
     fi
     stop_emulator
-    ld_file=$(grep -l "initialize program: $task/bin/vz-events" "$tmp"/emu-ld.* 2>/dev/null | head -1)
+    ld_file=$(grep -l "initialize program: $task/bootstrap" "$tmp"/emu-ld.* 2>/dev/null | head -1)
     check "LD_DEBUG log of the runtime under the emulator" test -n "$ld_file"
     if [ -n "$ld_file" ]; then
-        # `env` runs first here, not /bin/sh: count from the bootstrap shell's exec on.
-        sed -n '/initialize program: .*sh$/,$p' "$ld_file" >"$tmp/emu-ld.log"
         check "under the emulator: no library from outside the zip but the allow-list (LD_DEBUG=libs)" \
-            loaded_outside "$tmp/emu-ld.log"
-        check "under the emulator: libcurl initialised from the zip" grep -qxF "$task/lib/libcurl.so.4" "$tmp/emu-ld.log.loaded"
+            loaded_outside "$ld_file"
     fi
 fi
 
