@@ -13,7 +13,8 @@
  * cold: ROUNDS rounds; in each round every CMD (separated by :::) is started in turn, the
  *   order rotating from round to round (interleaved).  Per start it prints one line
  *   "cold INDEX ROUND FIRST_NEXT_MS FIRST_RESPONSE_MS": from just before execve to the
- *   first GET /next fully received, and to its first answer posted.  Then it is killed.
+ *   first GET /next fully received, and to its first answer posted.  Then it is stopped
+ *   (SIGTERM, SIGKILL after 5 s).
  * steady: one start of CMD; WARM invocations, then COUNT timed ones; prints one JSON object:
  *   invocations, errors, seconds, perSecond, cpuUsPerInvocation (the runtime process's
  *   user + system CPU over the timed ones, read with clock_getcpuclockid), and peakRssKiB
@@ -214,7 +215,7 @@ static int serve(server *s, unsigned long answers)
             long long deadline = (long long)(time(NULL) + 60) * 1000;
             int n = snprintf(head, sizeof head,
                              "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                             "Lambda-Runtime-Aws-Request-Id: 0000%08lx-0000-4000-8000-000000000000\r\n"
+                             "Lambda-Runtime-Aws-Request-Id: %08lx-0000-4000-8000-000000000000\r\n"
                              "Lambda-Runtime-Deadline-Ms: %lld\r\n"
                              "Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:000000000000:function:"
                              "bench\r\nLambda-Runtime-Trace-Id: Root=1-00000000-000000000000000000000000\r\n"
@@ -225,7 +226,7 @@ static int serve(server *s, unsigned long answers)
             continue;
         }
         static const char accepted[] =
-            "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n{\"status\":\"OK\"}";
+            "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"status\":\"OK\"}";
         if (write_all(s->c.fd, accepted, sizeof accepted - 1) < 0)
             return -1;
         if (strstr(path, "/error"))
@@ -260,14 +261,21 @@ static pid_t start(char **argv, int port, double *t0)
     return pid;
 }
 
+/* SIGTERM (a runtime under a profiler writes its profile), SIGKILL after 5 s. */
 static void stop(server *s, pid_t pid, struct rusage *ru)
 {
-    kill(pid, SIGKILL);
-    int status;
-    wait4(pid, &status, 0, ru);
     if (s->c.fd >= 0)
         close(s->c.fd);
     s->c.fd = -1;
+    kill(pid, SIGTERM);
+    int status;
+    for (int i = 0; i < 500; i++) {
+        if (wait4(pid, &status, WNOHANG, ru) == pid)
+            return;
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    wait4(pid, &status, 0, ru);
 }
 
 static double cpu_ms(clockid_t id)

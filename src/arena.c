@@ -107,6 +107,15 @@ char *vz_arena_sprintf(vz_arena *a, const char *fmt, ...)
     return d;
 }
 
+int vz_arena_owns(const vz_arena *a, const void *p)
+{
+    uintptr_t x = (uintptr_t)p;
+    for (const vz_arena_chunk *c = a->head; c; c = c->next)
+        if (x >= (uintptr_t)c->data && x < (uintptr_t)c->data + c->size)
+            return 1;
+    return 0;
+}
+
 void vz_arena_reset(vz_arena *a)
 {
     vz_arena_chunk *c = a->head;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vz/json.h"
 #include "vz/log.h"
 #include "vz/registry.h"
 
@@ -76,7 +77,7 @@ static void fail_item(slot *s, vz_status st, const char *type, const char *fmt, 
     va_end(ap);
 }
 
-static void route(const vz_batch_options *opts, const vz_sqs_record *r, slot *s)
+static void route(const vz_batch_options *opts, const vz_sqs_record *r, slot *s, vz_arena *arena)
 {
     s->item.record = r;
     s->item.status = VZ_STATUS_PENDING;
@@ -97,7 +98,7 @@ static void route(const vz_batch_options *opts, const vz_sqs_record *r, slot *s)
     }
     if (s->handler->needs_json) {
         const char *end = NULL;
-        s->parsed = cJSON_ParseWithLengthOpts(r->body, r->body_len, &end, 0);
+        s->parsed = vz_json_parse(arena, r->body, r->body_len, &end);
         if (!s->parsed) {
             char where[32];
             snprintf(where, sizeof where, "%zu", end && end >= r->body ? (size_t)(end - r->body) : 0);
@@ -232,7 +233,7 @@ vz_status vz_batch_process(const vz_batch_options *opts, const vz_context *ctx, 
         return VZ_ENOMEM;
     }
     for (size_t i = 0; i < ev->count; i++)
-        route(opts, &ev->records[i], &slots[i]);
+        route(opts, &ev->records[i], &slots[i], ctx->arena);
 
     int64_t margin = vz_batch_effective_margin(opts->deadline_margin_ms, vz_context_remaining_ms(ctx));
     bool fifo_broken = false;
@@ -257,8 +258,9 @@ vz_status vz_batch_process(const vz_batch_options *opts, const vz_context *ctx, 
     for (size_t i = 0; i < ev->count; i++)
         log_outcome(&slots[i]);
     *response = build_response(slots, ev->count, sum);
-    for (size_t i = 0; i < ev->count; i++)
-        cJSON_Delete(slots[i].parsed);
+    if (!ctx->arena) /* else the bodies are the arena's, released with it */
+        for (size_t i = 0; i < ev->count; i++)
+            cJSON_Delete(slots[i].parsed);
     free(slots);
     if (!*response) {
         vz_error_set(err, "Runtime.OutOfMemory", "cannot build the batch response");

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "vz/endpoint.h"
+#include "vz/json.h"
 #include "vz/log.h"
 #include "vz/registry.h"
 #include "vz/sqs.h"
@@ -14,7 +15,7 @@ static vz_status run_sqs(const vz_batch_options *opts, const vz_context *ctx, cJ
                          vz_error *err)
 {
     vz_sqs_event ev;
-    vz_status st = vz_sqs_from_json(root, &ev, err);
+    vz_status st = ctx->arena ? vz_sqs_from_arena_json(root, &ev, err) : vz_sqs_from_json(root, &ev, err);
     if (st != VZ_OK) {
         vz_log(VZ_LOG_ERROR, NULL, "invocation rejected (%s): %s", err->type, err->message);
         return st;
@@ -38,7 +39,8 @@ vz_status vz_invocation_run(const vz_batch_options *opts, const vz_context *ctx,
 {
     memset(result, 0, sizeof *result);
     const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(event, len, &end, 0);
+    /* One parse, in the invocation's arena: the tree is never walked to be freed. */
+    cJSON *root = vz_json_parse(ctx->arena, event, len, &end);
     if (!root) {
         size_t off = end && end >= event ? (size_t)(end - event) : 0;
         vz_error_set(err, "Function.InvalidEvent", "the event is not valid JSON (error near byte %zu of %zu)", off,
@@ -50,13 +52,15 @@ vz_status vz_invocation_run(const vz_batch_options *opts, const vz_context *ctx,
         return run_sqs(opts, ctx, root, result, err);
     if (vz_endpoint_is_http_event(root)) {
         vz_status st = vz_endpoint_run(ctx, opts->queue_prefix, root, &result->response, &result->http_status, err);
-        cJSON_Delete(root);
+        if (!ctx->arena)
+            cJSON_Delete(root);
         return st;
     }
     vz_error_set(err, "Function.InvalidEvent",
                  "the event is neither an SQS batch (no \"Records\" array) nor an HTTP request this function serves");
     vz_log(VZ_LOG_ERROR, NULL, "invocation rejected (%s): %s", err->type, err->message);
-    cJSON_Delete(root);
+    if (!ctx->arena)
+        cJSON_Delete(root);
     return VZ_EINVAL;
 }
 

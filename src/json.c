@@ -1,5 +1,315 @@
-/* json.c -- small helpers over cJSON (see json.h). */
+/* json.c -- small helpers over cJSON (see json.h), and the arena parser.
+ *
+ * vz_json_parse with an arena builds ordinary cJSON trees whose nodes and
+ * strings are carved from the invocation's arena: an event's whole tree costs
+ * pointer bumps, no malloc, and goes with the arena's reset in one go, never
+ * walked by cJSON_Delete.  (cJSON_InitHooks would route cJSON's own parser to
+ * the arena too, but globally, for every other cJSON user in the process, and
+ * it would keep cJSON's byte-at-a-time string loop, the larger cost.) */
 #include "vz/json.h"
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the arena parser ----
+ * The same grammar and the same trees as cJSON_ParseWithLengthOpts (Debian's 1.7.15: a UTF-8
+ * BOM skipped, bytes up to ' ' as whitespace, numbers as strtod reads the characters of
+ * "0123456789+-.eE", \uXXXX with surrogate pairs to UTF-8, nesting up to CJSON_NESTING_LIMIT,
+ * anything after the value ignored, the first child's prev pointing at the last), built
+ * straight into the arena.  Strings are found with memchr and copied in runs: the event's
+ * strings are the records' bodies, escaped, and cJSON's byte-at-a-time loop over them was
+ * most of an invocation's work (tests/test_log_hold.c compares both parsers). */
+typedef struct jp {
+    vz_arena *arena;
+    const char *p, *end;
+    int depth;
+} jp;
+
+static void jp_space(jp *j)
+{
+    while (j->p < j->end && (unsigned char)*j->p <= ' ')
+        j->p++;
+}
+
+static cJSON *jp_node(jp *j, int type)
+{
+    cJSON *n = vz_arena_calloc(j->arena, 1, sizeof *n);
+    if (n)
+        n->type = type;
+    return n;
+}
+
+/* Four hex digits; like cJSON, anything else reads as 0 (so "\uZZZZ" is U+0000, as cJSON has it). */
+static unsigned hex4(const char *s)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned char c = (unsigned char)s[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= c - '0';
+        else if (c >= 'a' && c <= 'f')
+            v |= c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            v |= c - 'A' + 10;
+        else
+            return 0;
+    }
+    return v;
+}
+
+/* \uXXXX (and its low surrogate) at s, before end, into UTF-8 at *d; the bytes read, or 0. */
+static size_t utf16_escape(const char *s, const char *end, char **d)
+{
+    unsigned cp, lo;
+    size_t used = 6;
+    if (end - s < 6)
+        return 0;
+    cp = hex4(s + 2);
+    if (cp >= 0xDC00 && cp <= 0xDFFF)
+        return 0;
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+        if (end - s < 12 || s[6] != '\\' || s[7] != 'u')
+            return 0;
+        lo = hex4(s + 8);
+        if (lo < 0xDC00 || lo > 0xDFFF)
+            return 0;
+        cp = 0x10000 + (((cp & 0x3FF) << 10) | (lo & 0x3FF));
+        used = 12;
+    }
+    unsigned char *o = (unsigned char *)*d;
+    if (cp < 0x80) {
+        *o++ = (unsigned char)cp;
+    } else if (cp < 0x800) {
+        *o++ = (unsigned char)(0xC0 | (cp >> 6));
+        *o++ = (unsigned char)(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        *o++ = (unsigned char)(0xE0 | (cp >> 12));
+        *o++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        *o++ = (unsigned char)(0x80 | (cp & 0x3F));
+    } else {
+        *o++ = (unsigned char)(0xF0 | (cp >> 18));
+        *o++ = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+        *o++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        *o++ = (unsigned char)(0x80 | (cp & 0x3F));
+    }
+    *d = (char *)o;
+    return used;
+}
+
+/* A string literal at j->p (on its opening quote): its text, NUL-terminated, in the arena. */
+static char *jp_string(jp *j)
+{
+    const char *s = j->p + 1, *q = s;
+    for (;;) { /* the closing quote: one not preceded by an odd run of backslashes */
+        q = memchr(q, '"', (size_t)(j->end - q));
+        if (!q)
+            return NULL;
+        const char *b = q;
+        while (b > s && b[-1] == '\\')
+            b--;
+        if (((q - b) & 1) == 0)
+            break;
+        q++;
+    }
+    char *out = vz_arena_alloc(j->arena, (size_t)(q - s) + 1), *d = out;
+    if (!out)
+        return NULL;
+    for (const char *r = s; r < q;) {
+        const char *bs = memchr(r, '\\', (size_t)(q - r));
+        size_t run = (size_t)((bs ? bs : q) - r);
+        memcpy(d, r, run);
+        d += run;
+        if (!bs)
+            break;
+        r = bs;
+        switch (r[1]) {
+        case 'b':
+            *d++ = '\b';
+            r += 2;
+            break;
+        case 'f':
+            *d++ = '\f';
+            r += 2;
+            break;
+        case 'n':
+            *d++ = '\n';
+            r += 2;
+            break;
+        case 'r':
+            *d++ = '\r';
+            r += 2;
+            break;
+        case 't':
+            *d++ = '\t';
+            r += 2;
+            break;
+        case '"':
+        case '\\':
+        case '/':
+            *d++ = r[1];
+            r += 2;
+            break;
+        case 'u': {
+            size_t used = utf16_escape(r, q, &d);
+            if (!used)
+                return NULL;
+            r += used;
+            break;
+        }
+        default:
+            return NULL;
+        }
+    }
+    *d = '\0';
+    j->p = q + 1;
+    return out;
+}
+
+static int jp_number(jp *j, cJSON *n)
+{
+    size_t k = 0;
+    while (j->p + k < j->end && strchr("0123456789+-eE.", j->p[k]) && j->p[k])
+        k++;
+    char small[64], *buf = k < sizeof small ? small : vz_arena_alloc(j->arena, k + 1);
+    if (!buf)
+        return -1;
+    memcpy(buf, j->p, k);
+    buf[k] = '\0';
+    char *after = NULL;
+    double v = strtod(buf, &after);
+    if (after == buf)
+        return -1;
+    n->valuedouble = v;
+    n->valueint = v >= INT_MAX ? INT_MAX : v <= (double)INT_MIN ? INT_MIN : (int)v;
+    n->type = cJSON_Number;
+    j->p += after - buf;
+    return 0;
+}
+
+static cJSON *jp_value(jp *j);
+
+/* Array or object at j->p (on '[' or '{'). */
+static cJSON *jp_container(jp *j, int object)
+{
+    if (j->depth >= CJSON_NESTING_LIMIT)
+        return NULL;
+    j->depth++;
+    cJSON *c = jp_node(j, object ? cJSON_Object : cJSON_Array), *tail = NULL;
+    if (!c)
+        return NULL;
+    const char close = object ? '}' : ']';
+    j->p++;
+    jp_space(j);
+    if (j->p < j->end && *j->p == close) {
+        j->p++;
+        j->depth--;
+        return c;
+    }
+    for (;;) {
+        char *key = NULL;
+        if (object) {
+            jp_space(j);
+            if (j->p >= j->end || *j->p != '"' || !(key = jp_string(j)))
+                return NULL;
+            jp_space(j);
+            if (j->p >= j->end || *j->p != ':')
+                return NULL;
+            j->p++;
+        }
+        jp_space(j);
+        cJSON *v = jp_value(j);
+        if (!v)
+            return NULL;
+        v->string = key;
+        if (tail) {
+            tail->next = v;
+            v->prev = tail;
+        } else {
+            c->child = v;
+        }
+        tail = v;
+        jp_space(j);
+        if (j->p < j->end && *j->p == ',') {
+            j->p++;
+            continue;
+        }
+        if (j->p < j->end && *j->p == close)
+            break;
+        return NULL;
+    }
+    c->child->prev = tail;
+    j->p++;
+    j->depth--;
+    return c;
+}
+
+static cJSON *jp_value(jp *j)
+{
+    size_t left = (size_t)(j->end - j->p);
+    if (left == 0)
+        return NULL;
+    switch (*j->p) {
+    case 'n':
+        if (left >= 4 && memcmp(j->p, "null", 4) == 0) {
+            j->p += 4;
+            return jp_node(j, cJSON_NULL);
+        }
+        return NULL;
+    case 'f':
+        if (left >= 5 && memcmp(j->p, "false", 5) == 0) {
+            j->p += 5;
+            return jp_node(j, cJSON_False);
+        }
+        return NULL;
+    case 't':
+        if (left >= 4 && memcmp(j->p, "true", 4) == 0) {
+            j->p += 4;
+            cJSON *n = jp_node(j, cJSON_True);
+            if (n)
+                n->valueint = 1;
+            return n;
+        }
+        return NULL;
+    case '"': {
+        cJSON *n = jp_node(j, cJSON_String);
+        if (n && !(n->valuestring = jp_string(j)))
+            return NULL;
+        return n;
+    }
+    case '[':
+        return jp_container(j, 0);
+    case '{':
+        return jp_container(j, 1);
+    default:
+        if (*j->p == '-' || (*j->p >= '0' && *j->p <= '9')) {
+            cJSON *n = jp_node(j, cJSON_Number);
+            if (!n || jp_number(j, n) != 0)
+                return NULL;
+            return n;
+        }
+        return NULL;
+    }
+}
+
+cJSON *vz_json_parse(vz_arena *arena, const char *json, size_t len, const char **end)
+{
+    if (!arena)
+        return cJSON_ParseWithLengthOpts(json, len, end, 0);
+    jp j = {arena, json, json ? json + len : NULL, 0};
+    cJSON *root = NULL;
+    if (json && len > 0) {
+        if (len >= 3 && memcmp(json, "\xEF\xBB\xBF", 3) == 0)
+            j.p += 3;
+        jp_space(&j);
+        root = jp_value(&j);
+    }
+    if (end)
+        *end = j.p;
+    return root;
+}
 
 const char *vz_json_type_name(const cJSON *v)
 {

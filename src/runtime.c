@@ -544,6 +544,8 @@ static bool invoke(rt *r, const vz_batch_options *opts)
     const vz_runtime_invocation *v = &r->inv;
     vz_log_set_request_id(v->request_id);
     trace_env_set(v->trace_id);
+    /* The invocation's lines go out together, before its answer (or as they come once the deadline is near). */
+    vz_log_hold(v->deadline_ms ? v->deadline_ms - opts->deadline_margin_ms : 0);
     if (!v->deadline_ms)
         vz_log(VZ_LOG_WARN, NULL, "no usable Lambda-Runtime-Deadline-Ms header: running without a deadline");
     log_invocation(r);
@@ -557,6 +559,7 @@ static bool invoke(rt *r, const vz_batch_options *opts)
     vz_status st = vz_invocation_run(opts, &ctx, r->body ? r->body : "", r->body_len, &res, &err);
     char path[256];
     post_result pr;
+    vz_log_release(); /* every line of the invocation is out before its answer is */
     if (st == VZ_OK) {
         snprintf(path, sizeof path, "/runtime/invocation/%.128s/response", v->request_id);
         pr = post(r, path, res.response, strlen(res.response), "application/json", NULL);

@@ -186,16 +186,18 @@ void vz_sqs_event_free(vz_sqs_event *ev)
     if (!ev)
         return;
     free(ev->records);
-    cJSON_Delete(ev->root);
+    if (!ev->root_in_arena)
+        cJSON_Delete(ev->root);
     ev->records = NULL;
     ev->root = NULL;
     ev->count = 0;
 }
 
-vz_status vz_sqs_from_json(cJSON *root, vz_sqs_event *out, vz_error *err)
+static vz_status from_json(cJSON *root, int in_arena, vz_sqs_event *out, vz_error *err)
 {
     memset(out, 0, sizeof *out);
     out->root = root;
+    out->root_in_arena = in_arena;
     if (!cJSON_IsObject(root)) {
         vz_error_set(err, EV_INVALID, "the event is %s, not an SQS event object with a \"Records\" array",
                      vz_json_type_name(root));
@@ -234,6 +236,16 @@ vz_status vz_sqs_from_json(cJSON *root, vz_sqs_event *out, vz_error *err)
     }
     out->count = n;
     return VZ_OK;
+}
+
+vz_status vz_sqs_from_json(cJSON *root, vz_sqs_event *out, vz_error *err)
+{
+    return from_json(root, 0, out, err);
+}
+
+vz_status vz_sqs_from_arena_json(cJSON *root, vz_sqs_event *out, vz_error *err)
+{
+    return from_json(root, 1, out, err);
 }
 
 vz_status vz_sqs_parse(const char *json, size_t len, vz_sqs_event *out, vz_error *err)

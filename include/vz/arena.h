@@ -36,6 +36,9 @@ char *vz_arena_strndup(vz_arena *a, const char *s, size_t n);
 /* printf into a string owned by the arena; NULL when out of memory. */
 char *vz_arena_sprintf(vz_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Whether p points into memory the arena currently holds (not freed by a reset). */
+int vz_arena_owns(const vz_arena *a, const void *p);
+
 /* Release every allocation at once, keeping the first chunk for reuse. */
 void vz_arena_reset(vz_arena *a);
 

@@ -2,10 +2,19 @@
 #ifndef VZ_JSON_H
 #define VZ_JSON_H
 
+#include <stddef.h>
+
 #include <cjson/cJSON.h>
+
+#include "vz/arena.h"
 
 /* How a value reads in an error message: "missing" (NULL), "null", "a boolean", "a number",
  * "a string", "an array", "an object"; static string, never NULL. */
 const char *vz_json_type_name(const cJSON *v);
+
+/* Parse len bytes of JSON with every node and string allocated from `arena` (NULL: the heap,
+ * free with cJSON_Delete); *end, when given, is where parsing stopped.  An arena's tree goes away
+ * with the arena's next reset: never cJSON_Delete it.  NULL when not valid JSON. */
+cJSON *vz_json_parse(vz_arena *arena, const char *json, size_t len, const char **end);
 
 #endif

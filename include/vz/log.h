@@ -11,6 +11,7 @@
 #ifndef VZ_LOG_H
 #define VZ_LOG_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include <cjson/cJSON.h>
@@ -57,7 +58,18 @@ void vz_log_set_request_id(const char *request_id);
 void vz_log(vz_log_level level, const vz_log_fields *fields, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Flush the log stream (before exit or on SIGTERM). */
+/* Hold the lines written from now on in memory, to be written together (one write(2)) by
+ * vz_log_release() or vz_log_flush(); the runtime holds an invocation's lines until just before it
+ * posts the answer.  Held lines are written when 64 KiB pile up, and at release_by_ms (epoch ms;
+ * 0 for no limit) a SIGALRM timer writes them and every later line goes out as it comes, so that
+ * an invocation timing out loses none.  A handler that waits on something else than the database
+ * layer and wants its lines seen meanwhile calls vz_log_flush() first. */
+void vz_log_hold(int64_t release_by_ms);
+
+/* Write the held lines, if any, and stop holding. */
+void vz_log_release(void);
+
+/* Write the held lines (holding goes on) and flush the log stream (before exit, on SIGTERM). */
 void vz_log_flush(void);
 
 #define vz_log_debug(...) vz_log(VZ_LOG_DEBUG, NULL, __VA_ARGS__)

@@ -55,7 +55,8 @@ typedef struct vz_sqs_record {
 typedef struct vz_sqs_event {
     vz_sqs_record *records; /* `count` records, malloc'd */
     size_t count;
-    cJSON *root; /* the parsed event; owns every string above */
+    cJSON *root;     /* the parsed event; owns every string above */
+    int root_in_arena; /* root lives in an arena (vz_json_parse): vz_sqs_event_free leaves it */
 } vz_sqs_event;
 
 /* Parse `len` bytes of JSON into *out; on VZ_EINVAL/VZ_ENOMEM *out is empty and err says why.
@@ -64,6 +65,9 @@ vz_status vz_sqs_parse(const char *json, size_t len, vz_sqs_event *out, vz_error
 
 /* Take ownership of an already parsed tree `root` (freed by vz_sqs_event_free even on error). */
 vz_status vz_sqs_from_json(cJSON *root, vz_sqs_event *out, vz_error *err);
+
+/* The same over a tree that lives in an arena (vz_json_parse): *out borrows it, never frees it. */
+vz_status vz_sqs_from_arena_json(cJSON *root, vz_sqs_event *out, vz_error *err);
 
 /* Release what vz_sqs_parse allocated; safe on a zeroed or already freed event. */
 void vz_sqs_event_free(vz_sqs_event *ev);

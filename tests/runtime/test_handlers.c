@@ -22,6 +22,7 @@ static vz_status slow_handle(const vz_context *ctx, const vz_sqs_record *record,
         return VZ_EINVAL;
     }
     vz_log(VZ_LOG_INFO, NULL, "slow: sleeping %.0f ms for %s", ms->valuedouble, record->message_id);
+    vz_log_flush(); /* about to wait: the line is seen now, not with the answer */
     double until = vz_monotonic_ms() + ms->valuedouble;
     /* Signals (SIGTERM) interrupt nanosleep: keep sleeping, as a handler busy with I/O would. */
     for (double left; (left = until - vz_monotonic_ms()) > 0;) {
