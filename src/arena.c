@@ -23,6 +23,7 @@ struct vz_arena_chunk {
 void vz_arena_init(vz_arena *a, size_t chunk_size)
 {
     a->head = NULL;
+    a->spare = NULL;
     a->chunk_size = chunk_size ? chunk_size : (size_t)64 * 1024;
     a->allocated = 0;
 }
@@ -50,7 +51,14 @@ void *vz_arena_alloc(vz_arena *a, size_t n)
     vz_arena_chunk *c = a->head;
     if (!c || c->size - c->used < need) {
         size_t size = need > a->chunk_size ? need : a->chunk_size;
-        vz_arena_chunk *fresh = chunk_new(size);
+        vz_arena_chunk *fresh;
+        if (a->spare && need <= a->chunk_size) { /* a chunk an earlier invocation needed too */
+            fresh = a->spare;
+            a->spare = fresh->next;
+            fresh->used = 0;
+        } else {
+            fresh = chunk_new(size);
+        }
         if (!fresh)
             return NULL;
         fresh->next = c;
@@ -119,9 +127,18 @@ int vz_arena_owns(const vz_arena *a, const void *p)
 void vz_arena_reset(vz_arena *a)
 {
     vz_arena_chunk *c = a->head;
+    size_t kept = 0;
+    for (const vz_arena_chunk *k = a->spare; k; k = k->next)
+        kept += k->size;
     while (c && c->next) {
         vz_arena_chunk *older = c->next;
-        free(c);
+        if (c->size == a->chunk_size && kept + c->size <= (size_t)1024 * 1024) {
+            c->next = a->spare; /* default-size: kept for the next invocation */
+            a->spare = c;
+            kept += c->size;
+        } else {
+            free(c);
+        }
         c = older;
     }
     /* Keep the oldest chunk only if it has the default size: a one-off huge
@@ -138,12 +155,15 @@ void vz_arena_reset(vz_arena *a)
 
 void vz_arena_destroy(vz_arena *a)
 {
-    vz_arena_chunk *c = a->head;
-    while (c) {
-        vz_arena_chunk *older = c->next;
-        free(c);
-        c = older;
+    for (int list = 0; list < 2; list++) {
+        vz_arena_chunk *c = list ? a->spare : a->head;
+        while (c) {
+            vz_arena_chunk *older = c->next;
+            free(c);
+            c = older;
+        }
     }
     a->head = NULL;
+    a->spare = NULL;
     a->allocated = 0;
 }

@@ -2,8 +2,9 @@
  *
  * Everything an invocation allocates for its records comes from the arena the
  * runtime gives it and is released by one vz_arena_reset() when the invocation
- * ends, so a handler cannot leak across invocations.  The first chunk is kept
- * between resets so that a steady stream of invocations does not touch malloc.
+ * ends, so a handler cannot leak across invocations.  The first chunk, and further
+ * default-size ones up to 1 MiB, are kept between resets so that a steady stream of
+ * invocations does not touch malloc.
  */
 #ifndef VZ_ARENA_H
 #define VZ_ARENA_H
@@ -13,9 +14,10 @@
 typedef struct vz_arena_chunk vz_arena_chunk;
 
 typedef struct vz_arena {
-    vz_arena_chunk *head; /* newest chunk first; the last one is kept on reset */
-    size_t chunk_size;    /* default size of a new chunk */
-    size_t allocated;     /* bytes handed out since the last reset */
+    vz_arena_chunk *head;  /* newest chunk first; the last one is kept on reset */
+    vz_arena_chunk *spare; /* default-size chunks kept by a reset (up to 1 MiB), used before malloc */
+    size_t chunk_size;     /* default size of a new chunk */
+    size_t allocated;      /* bytes handed out since the last reset */
 } vz_arena;
 
 /* Prepare an empty arena whose chunks are `chunk_size` bytes (0 = 64 KiB). Allocates nothing. */
