@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,21 +262,32 @@ static pid_t start(char **argv, int port, double *t0)
     return pid;
 }
 
-/* SIGTERM (a runtime under a profiler writes its profile), SIGKILL after 5 s. */
+/* SIGTERM (a runtime under a profiler writes its profile), SIGKILL after 5 s; then close its
+ * connection and drop any it opened meanwhile (a runtime retries GET /next on a new one), so
+ * that the next start's first connection is its own. */
 static void stop(server *s, pid_t pid, struct rusage *ru)
 {
+    kill(pid, SIGTERM);
+    int status, gone = 0;
+    for (int i = 0; i < 500 && !gone; i++) {
+        gone = wait4(pid, &status, WNOHANG, ru) == pid;
+        if (!gone)
+            usleep(10000);
+    }
+    if (!gone) {
+        kill(pid, SIGKILL);
+        wait4(pid, &status, 0, ru);
+    }
     if (s->c.fd >= 0)
         close(s->c.fd);
     s->c.fd = -1;
-    kill(pid, SIGTERM);
-    int status;
-    for (int i = 0; i < 500; i++) {
-        if (wait4(pid, &status, WNOHANG, ru) == pid)
-            return;
-        usleep(10000);
+    struct pollfd p = {s->lfd, POLLIN, 0};
+    while (poll(&p, 1, 0) > 0) {
+        int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0)
+            break;
+        close(fd);
     }
-    kill(pid, SIGKILL);
-    wait4(pid, &status, 0, ru);
 }
 
 static double cpu_ms(clockid_t id)

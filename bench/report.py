@@ -17,6 +17,9 @@ raw, dest = sys.argv[1], sys.argv[2]
 
 def stat(values):
     values = [float(v) for v in values]
+    values = list(values)
+    if not values:  # e.g. a CPU ratio when a short run took less than one 10 ms tick
+        return {"median": 0, "min": 0, "max": 0, "n": 0}
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
 
 
@@ -114,6 +117,33 @@ res["memory"] = {
 # 6. zip
 res["zipBytes"] = int(open(os.path.join(raw, "zip-bytes.txt")).read())
 
+# 7. against bench_stub (a neutral Runtime API): lean bootstrap (the zip's), dynamic build, bare loop
+names = ["lean", "dynamic", "baseline"]
+cold = {n: [] for n in names}
+cold_by_round = {}
+for l in open(os.path.join(raw, "stub-cold.txt")):
+    f = l.split()
+    if len(f) == 5 and f[0] == "cold":
+        cold[names[int(f[1])]].append(float(f[3]))
+        cold_by_round.setdefault(int(f[2]), {})[names[int(f[1])]] = float(f[3])
+steady = [json.loads(l) for l in open(os.path.join(raw, "stub-steady.jsonl")) if l.strip()]
+sby = {(x["round"], x["runtime"]): x for x in steady}
+srounds = sorted({x["round"] for x in steady})
+hrss = {x["runtime"]: x for x in (json.loads(l) for l in open(os.path.join(raw, "stub-handlers.jsonl")) if l.strip())}
+res["stub"] = {
+    "coldFirstNextMs": {n: stat(v) for n, v in cold.items()},
+    "coldLeanOverDynamic": stat([r["lean"] / r["dynamic"] for r in cold_by_round.values() if "lean" in r and "dynamic" in r]),
+    "coldLeanOverBaseline": stat([r["lean"] / r["baseline"] for r in cold_by_round.values() if "lean" in r and "baseline" in r]),
+    "cpuUsPerInvocation": {n: stat([sby[(r, n)]["cpuUsPerInvocation"] for r in srounds]) for n in names},
+    "perSecond": {n: stat([sby[(r, n)]["perSecond"] for r in srounds]) for n in names},
+    "cpuOverBaseline": {n: stat([sby[(r, n)]["cpuUsPerInvocation"] / sby[(r, "baseline")]["cpuUsPerInvocation"]
+                                 for r in srounds]) for n in ("lean", "dynamic")},
+    "steadyPeakRssKiB": {n: max(sby[(r, n)]["peakRssKiB"] for r in srounds) for n in names},
+    "handlersPeakRssKiB": {n: hrss[n]["peakRssKiB"] for n in hrss},
+    "handlersErrors": {n: hrss[n]["errors"] for n in hrss},
+    "errors": sum(x["errors"] for x in steady),
+}
+
 # ---- plot: distribution of batch latency per handler (empirical CDF) ----
 plot = os.path.join(dest, "batch-latency.svg")
 gp = ["set terminal svg size 800,480 dynamic noenhanced font 'sans,11'", f"set output '{plot}'",
@@ -203,6 +233,28 @@ L.append(f"| 5. RSS growth over {me['invocations']:,} invocations (after 1,000 w
 L.append(f"| 5. peak RSS (VmHWM) during those invocations | {me['peakHwmKiB'] / 1024:.2f} | | | MiB | < 10 MiB |")
 L.append(f"| 6. `dist/vz-events.zip` from `./scripts/package` | {res['zipBytes'] / 1e6:.3f} | | | MB "
          f"({res['zipBytes']:,} bytes) | |")
+st = res["stub"]
+L.append(row(f"7. stub: exec → first `/next`, lean bootstrap (the zip's) ({len(cold['lean'])} starts)",
+             st["coldFirstNextMs"]["lean"], "ms"))
+L.append(row("7. stub: exec → first `/next`, dynamic build", st["coldFirstNextMs"]["dynamic"], "ms"))
+L.append(row("7. stub: exec → first `/next`, bare libcurl loop", st["coldFirstNextMs"]["baseline"], "ms"))
+L.append(row("7. stub: lean / dynamic, exec → first `/next`, same round", st["coldLeanOverDynamic"], "×",
+             f"≤ 0.3: {verdict(st['coldLeanOverDynamic']['median'] <= 0.3)}", "{:.3f}"))
+L.append(row("7. stub: lean / bare loop, exec → first `/next`, same round", st["coldLeanOverBaseline"], "×", "", "{:.3f}"))
+for n, label in (("lean", "lean bootstrap"), ("dynamic", "dynamic build"), ("baseline", "bare loop")):
+    L.append(row(f"7. stub: CPU per invocation (10 × 1 KiB, INFO), {label}", st["cpuUsPerInvocation"][n], "µs",
+                 f"≤ 40 µs: {verdict(st['cpuUsPerInvocation'][n]['median'] <= 40)}" if n == "lean" else "", "{:.1f}"))
+for n, label in (("lean", "lean bootstrap"), ("dynamic", "dynamic build")):
+    L.append(row(f"7. stub: CPU per invocation, {label} / bare loop, same round", st["cpuOverBaseline"][n], "×", "",
+                 "{:.2f}"))
+for n, label in (("lean", "lean bootstrap"), ("dynamic", "dynamic build"), ("baseline", "bare loop")):
+    L.append(row(f"7. stub: invocations/s, {label}", st["perSecond"][n], "invocations/s", "", "{:.0f}"))
+if "lean" in st["handlersPeakRssKiB"]:
+    L.append(f"| 7. stub: peak RSS running the three handlers' batches, lean bootstrap / dynamic build "
+             f"| {st['handlersPeakRssKiB']['lean'] / 1024:.2f} / {st['handlersPeakRssKiB'].get('dynamic', 0) / 1024:.2f} | | | MiB "
+             f"| lean < 4 MiB: {verdict(st['handlersPeakRssKiB']['lean'] < 4 * 1024)} |")
+L.append(f"| 7. zip size against the 4.36 MB before the lean bootstrap | {res['zipBytes'] / 1e6:.3f} | | | MB "
+         f"| < 4.36 MB: {verdict(res['zipBytes'] < 4.36e6)} |")
 L.append("")
 L.append("Single-valued rows are one measurement (a count, a size, a memory reading at the end of a run).\n")
 L.append("## How each figure is taken\n")
@@ -237,7 +289,16 @@ L.append("5. **Memory.** `VmRSS`/`VmHWM` from `/proc/PID/status` of the vz-event
          "emulator. Peak: after it ran every batch of item 4 again (the same events; the second time "
          "nothing is written). Growth: RSS after 1,000 warm invocations against RSS after "
          f"{me['invocations']:,} more{' (QUICK mode: fewer than the 100,000 of a full run)' if m['quick'] else ''}.")
-L.append("6. **Size.** `./scripts/package`.\n")
+L.append("6. **Size.** `./scripts/package`.")
+L.append(f"7. **Against a neutral stub.** `build/bench/bench_stub` serves the Runtime API itself on one kept-alive "
+         "connection (no emulator: its own cost hid the runtime's). Cold: it takes `CLOCK_MONOTONIC` just "
+         "before `fork()` + `execve()` of the runtime and when the first `GET /next` is fully received, for "
+         f"the unpacked zip's `bootstrap`, `build/vz-events` and `bench_baseline` in turn, {m.get('stubColdRounds', 0)} "
+         "rounds, the order rotating. Steady: per runtime and round, "
+         f"{m['warmInvocations']} warm invocations then {m.get('stubInvocations', 0)} timed ones of the 10 × 1 KiB event "
+         "(Lambda's default log settings, logs to /dev/null); CPU is the runtime process's own "
+         "(`clock_getcpuclockid`, user + system) over the timed ones. Peak RSS: `getrusage` of the runtime after "
+         "it ran every handler batch of item 4 against the same PostGIS.\n")
 L.append("## Detail\n")
 L.append("Overhead rounds (invocations/s):\n")
 L.append("| round | baseline | vz-events | ratio | vz-events at WARN | ratio | CPU µs/invocation: baseline / vz-events / WARN |")

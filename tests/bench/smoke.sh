@@ -35,6 +35,8 @@ check "handlers through the emulator: no error, RSS read" \
     j '.handlersThroughEmulator.errors == 0 and .handlersThroughEmulator.vmHwmKiB > 0 and .handlersThroughEmulator.rssAnonKiB > 0'
 check "memory series read from /proc" j '(.memory.series | length) == 2 and .memory.series[0].vmRssKiB > 0'
 check "zip size" j '.zipBytes > 0'
+check "stub: the three runtimes started and timed, steady CPU read, handlers' peak RSS read" \
+    j '([.stub.coldFirstNextMs[] | .median > 0] | all) and .stub.coldLeanOverDynamic.median > 0 and ([.stub.cpuUsPerInvocation[] | .median > 0] | all) and .stub.handlersPeakRssKiB.lean > 0 and .stub.errors == 0'
 check "plot is an SVG with one curve per handler" bash -c \
     "grep -q '<svg' '$out/batch-latency.svg' && [ \$(grep -c 'crash_update_' '$out/batch-latency.svg') -ge 3 ]"
 echo "bench smoke: $fails failed"
