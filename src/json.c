@@ -63,7 +63,7 @@ static unsigned hex4(const char *s)
 /* \uXXXX (and its low surrogate) at s, before end, into UTF-8 at *d; the bytes read, or 0. */
 static size_t utf16_escape(const char *s, const char *end, char **d)
 {
-    unsigned cp, lo;
+    unsigned cp;
     size_t used = 6;
     if (end - s < 6)
         return 0;
@@ -73,7 +73,7 @@ static size_t utf16_escape(const char *s, const char *end, char **d)
     if (cp >= 0xD800 && cp <= 0xDBFF) {
         if (end - s < 12 || s[6] != '\\' || s[7] != 'u')
             return 0;
-        lo = hex4(s + 8);
+        unsigned lo = hex4(s + 8);
         if (lo < 0xDC00 || lo > 0xDFFF)
             return 0;
         cp = 0x10000 + (((cp & 0x3FF) << 10) | (lo & 0x3FF));
@@ -191,8 +191,9 @@ static int jp_number(jp *j, cJSON *n)
 
 static cJSON *jp_value(jp *j);
 
-/* Array or object at j->p (on '[' or '{'). */
-static cJSON *jp_container(jp *j, int object)
+/* Array or object at j->p (on '[' or '{').  Recursive descent, as cJSON's: the depth is
+ * bounded by CJSON_NESTING_LIMIT, a few hundred bytes of stack a level. */
+static cJSON *jp_container(jp *j, int object) // NOLINT(misc-no-recursion)
 {
     if (j->depth >= CJSON_NESTING_LIMIT)
         return NULL;
@@ -246,7 +247,7 @@ static cJSON *jp_container(jp *j, int object)
     return c;
 }
 
-static cJSON *jp_value(jp *j)
+static cJSON *jp_value(jp *j) // NOLINT(misc-no-recursion): bounded, see jp_container
 {
     size_t left = (size_t)(j->end - j->p);
     if (left == 0)

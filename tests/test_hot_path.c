@@ -78,7 +78,7 @@ static void release_time_writes_without_a_release(void **state)
     /* the "handler" hangs: no release; wait for the line, at most 5 s */
     size_t n = 0;
     for (int i = 0; i < 500 && (n = lines_in_log(buf, sizeof buf)) == 0; i++) {
-        struct timespec ts = {0, 10 * 1000 * 1000};
+        struct timespec ts = {0, 10000000L};
         nanosleep(&ts, NULL);
     }
     assert_int_equal(n, 1);
@@ -243,7 +243,7 @@ static void arena_parser_builds_cjson_trees(void **state)
     for (int d = 999; d <= 1001; d++) {
         memset(deep, '[', (size_t)d);
         memset(deep + d, ']', (size_t)d);
-        same_as_cjson(&a, deep, (size_t)(2 * d));
+        same_as_cjson(&a, deep, 2 * (size_t)d);
     }
     /* the fixtures, whole and cut, and mutated: bytes replaced by the characters that matter */
     static const char *const fixtures[] = {"sqs-batch.json",       "sqs-fifo.json",          "sqs-non-ascii.json",

@@ -55,7 +55,7 @@ typedef struct vz_sqs_record {
 typedef struct vz_sqs_event {
     vz_sqs_record *records; /* `count` records, malloc'd */
     size_t count;
-    cJSON *root;     /* the parsed event; owns every string above */
+    cJSON *root;       /* the parsed event; owns every string above */
     int root_in_arena; /* root lives in an arena (vz_json_parse): vz_sqs_event_free leaves it */
 } vz_sqs_event;
 
