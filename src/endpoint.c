@@ -16,6 +16,7 @@
 
 #include "vz/base64.h"
 #include "vz/log.h"
+#include "vz/metrics.h"
 #include "vz/registry.h"
 #include "vz/sqs_client.h"
 
@@ -368,6 +369,22 @@ static void log_answer(const request *rq, const answer *a, double ms)
     cJSON_Delete(extra);
 }
 
+/* The handler an event name ("<handler>_<stage>") names, the longest that fits; NULL when none (metrics). */
+static const char *named_handler(const char *name)
+{
+    const char *best = NULL;
+    size_t best_len = 0, n = name ? strlen(name) : 0;
+    for (size_t i = 0; i < vz_registry_count(); i++) {
+        const char *h = vz_registry_at(i)->name;
+        size_t hl = strlen(h);
+        if (n > hl + 1 && hl > best_len && strncmp(name, h, hl) == 0 && name[hl] == '_') {
+            best = h;
+            best_len = hl;
+        }
+    }
+    return best;
+}
+
 vz_status vz_endpoint_run(const vz_context *ctx, const char *queue_prefix, const cJSON *event, char **response,
                           int *status, vz_error *err)
 {
@@ -378,6 +395,7 @@ vz_status vz_endpoint_run(const vz_context *ctx, const char *queue_prefix, const
     memset(&a, 0, sizeof a);
     decide(ctx, queue_prefix, &rq, &a);
     log_answer(&rq, &a, vz_monotonic_ms() - t0);
+    vz_metrics_emit_request(a.status, named_handler(header(&rq, "HASURA_EVENT_NAME")));
     *status = a.status;
     *response = render(&a);
     if (!*response) {

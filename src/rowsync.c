@@ -65,6 +65,7 @@ static void settle(const vz_rowsync *rs, vz_item *it, const vz_db_txn *t, int32_
                      "the %s statement answered %d columns, expected at least %d", rs->work->name, t->ncols, COL_MIN);
     } else {
         it->status = VZ_OK;
+        it->wrote = t->row[COL_WROTE] && t->row[COL_WROTE][0] == 't';
     }
     log_record(rs, it, key, t);
 }

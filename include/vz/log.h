@@ -57,6 +57,11 @@ void vz_log_set_request_id(const char *request_id);
 void vz_log(vz_log_level level, const vz_log_fields *fields, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Write one line as vz_log does, but in the JSON form whatever the format (for lines that machines read,
+ * such as metrics: the same object in both formats). */
+void vz_log_json(vz_log_level level, const vz_log_fields *fields, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Flush the log stream (before exit or on SIGTERM). */
 void vz_log_flush(void);
 
