@@ -40,7 +40,16 @@
     "SELECT pg_catalog.set_config('statement_timeout', $1, true), "                                                 \
     "pg_catalog.set_config('synchronous_commit', 'on', true)"
 
-typedef enum expect_kind { EXPECT_SETCFG, EXPECT_PREPARE, EXPECT_LOCK, EXPECT_WORK, EXPECT_SYNC } expect_kind;
+typedef enum expect_kind {
+    EXPECT_SETCFG,
+    EXPECT_PREPARE,
+    EXPECT_LOCK,
+    EXPECT_WORK,
+    EXPECT_SYNC,
+    EXPECT_BEGIN,    /* a rollback txn's BEGIN */
+    EXPECT_ROLLBACK, /* its ROLLBACK, alone in the segment after it */
+    EXPECT_SYNC_OPEN /* the Sync that ends a rollback txn's work segment, its transaction still open */
+} expect_kind;
 
 typedef struct expect {
     expect_kind kind;
@@ -309,6 +318,16 @@ static vz_status read_one(run_state *rs, const expect *e)
         else if (e->kind == EXPECT_WORK && !rs->failed[i])
             copy_row(rs, &rs->txns[i], r);
         break;
+    case EXPECT_BEGIN:
+    case EXPECT_ROLLBACK:
+        if (s == PGRES_FATAL_ERROR)
+            statement_failed(rs, i, r, e->kind == EXPECT_BEGIN ? "BEGIN" : "ROLLBACK");
+        else if (s != PGRES_COMMAND_OK)
+            rs->failed[i] = true;
+        break;
+    case EXPECT_SYNC_OPEN:
+        PQclear(r);
+        return s == PGRES_PIPELINE_SYNC ? VZ_OK : VZ_EIO;
     case EXPECT_SYNC:
         /* A failed commit arrives as an error just before the Sync's own result. */
         while (s == PGRES_FATAL_ERROR) {
@@ -383,6 +402,12 @@ static long queue_pipeline(run_state *rs, const long *todo, size_t m, int64_t ti
     for (size_t j = 0; j < m; j++) {
         long i = todo[j];
         vz_db_txn *t = &rs->txns[i];
+        if (t->rollback) {
+            stats.statements++;
+            if (!PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
+                return -1;
+            ex[k++] = (expect){EXPECT_BEGIN, NULL, i};
+        }
         stats.statements++;
         if (!PQsendQueryParams(conn, TXN_SETTINGS_SQL, 1, NULL, tv, NULL, NULL, 0))
             return -1;
@@ -395,6 +420,17 @@ static long queue_pipeline(run_state *rs, const long *todo, size_t m, int64_t ti
         if (!send_prepared(t->work, t))
             return -1;
         ex[k++] = (expect){EXPECT_WORK, t->work, i};
+        if (t->rollback) {
+            /* The ROLLBACK gets a segment of its own: after an error the rest of a segment is
+             * skipped, and the explicit transaction, aborted, must still be ended. */
+            if (!PQpipelineSync(conn))
+                return -1;
+            ex[k++] = (expect){EXPECT_SYNC_OPEN, NULL, i};
+            stats.statements++;
+            if (!PQsendQueryParams(conn, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0))
+                return -1;
+            ex[k++] = (expect){EXPECT_ROLLBACK, NULL, i};
+        }
         if (!PQpipelineSync(conn))
             return -1;
         ex[k++] = (expect){EXPECT_SYNC, NULL, i};
@@ -422,7 +458,7 @@ static vz_status flush_all(run_state *rs)
  * (txns not done stay pending); VZ_ETIMEDOUT: gave up at the deadline. */
 static vz_status run_pipeline(run_state *rs, const long *todo, size_t m, int64_t timeout_ms)
 {
-    expect *ex = vz_arena_calloc(rs->ctx->arena, 6 * m + 4, sizeof *ex);
+    expect *ex = vz_arena_calloc(rs->ctx->arena, 9 * m + 4, sizeof *ex);
     if (!ex)
         return VZ_ENOMEM;
     for (size_t j = 0; j < m; j++)

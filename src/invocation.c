@@ -7,6 +7,7 @@
 
 #include "vz/endpoint.h"
 #include "vz/log.h"
+#include "vz/reconcile.h"
 #include "vz/registry.h"
 #include "vz/sqs.h"
 
@@ -37,6 +38,8 @@ vz_status vz_invocation_run(const vz_batch_options *opts, const vz_context *ctx,
                             vz_invocation_result *result, vz_error *err)
 {
     memset(result, 0, sizeof *result);
+    if (vz_reconcile_scheduled()) /* the scheduled function: whatever the event (EventBridge's), reconcile */
+        return vz_reconcile_invoke(ctx, &result->response, err);
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(event, len, &end, 0);
     if (!root) {

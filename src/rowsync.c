@@ -111,3 +111,44 @@ void vz_rowsync_batch(const vz_rowsync *rs, const vz_context *ctx, vz_item *item
     for (size_t j = 0; j < m; j++)
         settle(rs, &items[which[j]], &txns[j], keys[j]);
 }
+
+void vz_rowsync_run_keys(const vz_rowsync *rs, const vz_context *ctx, const int32_t *keys, size_t n, bool commit,
+                         vz_rowsync_outcome *out)
+{
+    vz_db_txn *txns = vz_arena_calloc(ctx->arena, n ? n : 1, sizeof *txns);
+    for (size_t i = 0; i < n; i++) {
+        memset(&out[i], 0, sizeof out[i]);
+        out[i].status = VZ_ENOMEM;
+        vz_error_set(&out[i].error, "Runtime.OutOfMemory", "out of memory in handler %s", rs->handler->name);
+    }
+    if (!txns)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        txns[i].lock = rs->lock;
+        txns[i].work = rs->work;
+        txns[i].rollback = !commit;
+        txns[i].params[0] = vz_arena_sprintf(ctx->arena, "%" PRId32, keys[i]);
+        if (!txns[i].params[0])
+            return;
+    }
+    vz_error err = {{0}, {0}};
+    vz_db_run(ctx, txns, n, &err); /* every txn's own status says what happened to it */
+    for (size_t i = 0; i < n; i++) {
+        vz_item it = {NULL, NULL, VZ_ERR, {{0}, {0}}, -1};
+        const vz_db_txn *t = &txns[i];
+        if (t->status == VZ_OK && t->nrows > 0 && t->ncols >= COL_MIN) {
+            it.status = VZ_OK;
+            out[i].status = VZ_OK;
+            out[i].old_value = t->row[COL_OLD];
+            out[i].new_value = t->row[COL_NEW];
+            out[i].branch = t->row[COL_BRANCH];
+            out[i].wrote = t->row[COL_WROTE] && t->row[COL_WROTE][0] == 't';
+            if (commit && out[i].wrote)
+                log_record(rs, &it, keys[i], t);
+            continue;
+        }
+        settle(rs, &it, t, keys[i]); /* the failure, as an event reports it, and its log line */
+        out[i].status = it.status;
+        out[i].error = it.error;
+    }
+}
