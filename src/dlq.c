@@ -429,7 +429,9 @@ int vz_cmd_dlq(int argc, char **argv)
     vz_status st = redrive ? vz_dlq_redrive(client, &opts, stdout, &sum, &err)
                            : vz_dlq_list(client, &opts, stdout, &sum, &err);
     vz_sqs_client_free(client);
-    if (opts.json)
+    if (st != VZ_OK && sum.messages == 0)
+        ; /* nothing happened: the error below says why */
+    else if (opts.json)
         printf("{\"queue\":\"%s\",\"messages\":%zu,\"selected\":%zu,\"sent\":%zu,\"deleted\":%zu,\"failed\":%zu,"
                "\"noSource\":%zu,\"dryRun\":%s}\n",
                name, sum.messages, sum.selected, sum.sent, sum.deleted, sum.failed, sum.no_source,
