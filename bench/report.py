@@ -114,6 +114,10 @@ res["memory"] = {
 # 6. zip
 res["zipBytes"] = int(open(os.path.join(raw, "zip-bytes.txt")).read())
 
+# 7. reconcile (absent from runs made before it existed)
+rec_path = os.path.join(raw, "reconcile.json")
+res["reconcile"] = json.load(open(rec_path)) if os.path.exists(rec_path) else None
+
 # ---- plot: distribution of batch latency per handler (empirical CDF) ----
 plot = os.path.join(dest, "batch-latency.svg")
 gp = ["set terminal svg size 800,480 dynamic noenhanced font 'sans,11'", f"set output '{plot}'",
@@ -203,6 +207,10 @@ L.append(f"| 5. RSS growth over {me['invocations']:,} invocations (after 1,000 w
 L.append(f"| 5. peak RSS (VmHWM) during those invocations | {me['peakHwmKiB'] / 1024:.2f} | | | MiB | < 10 MiB |")
 L.append(f"| 6. `dist/vz-events.zip` from `./scripts/package` | {res['zipBytes'] / 1e6:.3f} | | | MB "
          f"({res['zipBytes']:,} bytes) | |")
+for p in (res["reconcile"] or {}).get("passes", []):
+    what = {"scan": "report (rolled back)", "fix": "`--fix` (committed)", "rescan": "report after the fix"}[p["pass"]]
+    L.append(f"| 7. reconcile `{p['handler']}` over {p['scanned']:,} rows, {what}: time / rows/s (drift "
+             f"{p['drift']:,}, fixed {p['fixed']:,}) | {p['seconds']:.1f} / {p['rowsPerSecond']:,} | | | s / rows/s | |")
 L.append("")
 L.append("Single-valued rows are one measurement (a count, a size, a memory reading at the end of a run).\n")
 L.append("## How each figure is taken\n")
@@ -237,7 +245,11 @@ L.append("5. **Memory.** `VmRSS`/`VmHWM` from `/proc/PID/status` of the vz-event
          "emulator. Peak: after it ran every batch of item 4 again (the same events; the second time "
          "nothing is written). Growth: RSS after 1,000 warm invocations against RSS after "
          f"{me['invocations']:,} more{' (QUICK mode: fewer than the 100,000 of a full run)' if m['quick'] else ''}.")
-L.append("6. **Size.** `./scripts/package`.\n")
+L.append("6. **Size.** `./scripts/package`.")
+L.append("7. **Reconcile.** `bench/reconcile` after item 5: `vz-events reconcile crash_update_location "
+         "--batch 200` over the whole gen-data table, three passes one after the other: a report (every "
+         "row's lock + work in a transaction rolled back), `--fix` (committed), and a report of the fixed "
+         "table.  One measurement each.\n")
 L.append("## Detail\n")
 L.append("Overhead rounds (invocations/s):\n")
 L.append("| round | baseline | vz-events | ratio | vz-events at WARN | ratio | CPU µs/invocation: baseline / vz-events / WARN |")

@@ -32,17 +32,16 @@ typedef struct walk {
     vz_dlq_summary *sum;
     held *held;
     size_t nheld, cap;
-    bool redrive;
 } walk;
 
 /* What one message says about itself; strings point into the message. */
 typedef struct info {
     const char *id, *receipt, *body, *source_arn;
-    char source[96];   /* the source queue's name, "" when unknown */
+    char source[96]; /* the source queue's name, "" when unknown */
     char key_field[32];
-    long long key;     /* -1 when the body has no usable key */
+    long long key; /* -1 when the body has no usable key */
     long receives;
-    long long age_s;   /* -1 when SentTimestamp is missing */
+    long long age_s; /* -1 when SentTimestamp is missing */
     const vz_handler *handler;
 } info;
 
@@ -298,7 +297,7 @@ static vz_status run(vz_sqs_client *c, const vz_dlq_options *opts, FILE *out, vz
                      vz_error *err)
 {
     memset(sum, 0, sizeof *sum);
-    walk w = {c, opts, NULL, out, sum, NULL, 0, 0, redrive};
+    walk w = {c, opts, NULL, out, sum, NULL, 0, 0};
     vz_status st = vz_sqs_client_queue_url(c, opts->queue, &w.url, err);
     if (st != VZ_OK)
         return st;
@@ -349,8 +348,7 @@ vz_status vz_dlq_list(vz_sqs_client *c, const vz_dlq_options *opts, FILE *out, v
     return run(c, opts, out, sum, false, err);
 }
 
-vz_status vz_dlq_redrive(vz_sqs_client *c, const vz_dlq_options *opts, FILE *out, vz_dlq_summary *sum,
-                         vz_error *err)
+vz_status vz_dlq_redrive(vz_sqs_client *c, const vz_dlq_options *opts, FILE *out, vz_dlq_summary *sum, vz_error *err)
 {
     return run(c, opts, out, sum, true, err);
 }
@@ -368,11 +366,13 @@ static int usage(FILE *out)
 
 int vz_cmd_dlq(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"stage", required_argument, NULL, 's'}, {"queue", required_argument, NULL, 'q'},
-        {"handler", required_argument, NULL, 'H'}, {"dry-run", no_argument, NULL, 'n'},
-        {"json", no_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"stage", required_argument, NULL, 's'},
+                                             {"queue", required_argument, NULL, 'q'},
+                                             {"handler", required_argument, NULL, 'H'},
+                                             {"dry-run", no_argument, NULL, 'n'},
+                                             {"json", no_argument, NULL, 'j'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     if (argc < 2 || (strcmp(argv[1], "list") != 0 && strcmp(argv[1], "redrive") != 0)) {
         if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
             usage(stdout);
@@ -426,8 +426,8 @@ int vz_cmd_dlq(int argc, char **argv)
         return 1;
     }
     vz_dlq_summary sum;
-    vz_status st = redrive ? vz_dlq_redrive(client, &opts, stdout, &sum, &err)
-                           : vz_dlq_list(client, &opts, stdout, &sum, &err);
+    vz_status st =
+        redrive ? vz_dlq_redrive(client, &opts, stdout, &sum, &err) : vz_dlq_list(client, &opts, stdout, &sum, &err);
     vz_sqs_client_free(client);
     if (st != VZ_OK && sum.messages == 0)
         ; /* nothing happened: the error below says why */

@@ -96,9 +96,12 @@ void vz_metrics_emit_batch(const char *handler, const vz_metrics_batch *b)
     const char *const *sets[] = {handler_stage};
     const char *dims[] = {"Handler", handler ? handler : "unknown", "Stage", vz_metrics_stage(), NULL};
     const vz_metric m[] = {
-        {"RecordsSucceeded", "Count", (double)b->succeeded}, {"RecordsFailed", "Count", (double)b->failed},
-        {"RecordsSkipped", "Count", (double)b->skipped},     {"RecordsWritten", "Count", (double)b->written},
-        {"RecordsUnchanged", "Count", (double)b->unchanged}, {"BatchDuration", "Milliseconds", microseconds(b->duration_ms)},
+        {"RecordsSucceeded", "Count", (double)b->succeeded},
+        {"RecordsFailed", "Count", (double)b->failed},
+        {"RecordsSkipped", "Count", (double)b->skipped},
+        {"RecordsWritten", "Count", (double)b->written},
+        {"RecordsUnchanged", "Count", (double)b->unchanged},
+        {"BatchDuration", "Milliseconds", microseconds(b->duration_ms)},
     };
     emit(sets, 1, dims, m, sizeof m / sizeof m[0], "metrics: batch");
 }
@@ -110,7 +113,8 @@ void vz_metrics_emit_request(int status, const char *handler)
     const char *const *sets[] = {by_status, by_name};
     char code[16];
     snprintf(code, sizeof code, "%d", status);
-    const char *dims[] = {"Stage", vz_metrics_stage(), "Status", code, "EventName", handler ? handler : "unknown", NULL};
+    const char *dims[] = {"Stage", vz_metrics_stage(), "Status", code, "EventName", handler ? handler : "unknown",
+                          NULL};
     const vz_metric m[] = {{"Requests", "Count", 1}};
     emit(sets, 2, dims, m, 1, "metrics: request");
 }

@@ -194,8 +194,8 @@ static bool time_for_a_page(const vz_context *ctx, double last_page_ms)
     return left == INT64_MAX || (double)left > 2.0 * last_page_ms + 1000.0;
 }
 
-static vz_status run_pages(const vz_rowsync *rs, statements *st, const vz_reconcile_options *opts,
-                           vz_context *pctx, vz_reconcile_summary *sum, vz_error *err)
+static vz_status run_pages(const vz_rowsync *rs, statements *st, const vz_reconcile_options *opts, vz_context *pctx,
+                           vz_reconcile_summary *sum, vz_error *err)
 {
     size_t batch = opts->batch ? opts->batch : VZ_RECONCILE_DEFAULT_BATCH;
     int32_t *keys = malloc(batch * sizeof *keys);
@@ -404,8 +404,8 @@ static bool scheduled_handlers(const vz_handler **list, size_t cap, size_t *n, v
         p += len;
         const vz_handler *h = vz_registry_find(name);
         if (!h || !h->rowsync) {
-            vz_error_set(err, "Runtime.InvalidConfiguration",
-                         "VZ_RECONCILE_HANDLERS names \"%.64s\", which is %s", name,
+            vz_error_set(err, "Runtime.InvalidConfiguration", "VZ_RECONCILE_HANDLERS names \"%.64s\", which is %s",
+                         name,
                          h ? "not a rowsync handler (no row rule to reconcile)" : "no handler built into this binary");
             return false;
         }
@@ -511,8 +511,8 @@ static void print_summary(const vz_reconcile_summary *s)
 {
     printf("reconcile %s (%s): %zu of %zu rows scanned in %.1f s (%.0f rows/s)%s%s\n", s->handler,
            s->fix ? "fix" : "report only", s->scanned, s->total, s->seconds,
-           s->seconds > 0 ? (double)s->scanned / s->seconds : 0.0, s->complete ? ", complete" : "; stopped: ",
-           s->complete ? "" : s->stopped);
+           s->seconds > 0 ? (double)s->scanned / s->seconds : 0.0,
+           s->complete ? ", complete" : "; stopped: ", s->complete ? "" : s->stopped);
     printf("  drift: %zu rows", s->drift);
     for (size_t i = 0; i < s->nbranches; i++)
         printf("%s%s %zu", i ? ", " : " (", s->branches[i].name, s->branches[i].count);
@@ -535,11 +535,13 @@ static void print_summary(const vz_reconcile_summary *s)
 
 int vz_cmd_reconcile(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"fix", no_argument, NULL, 'f'},          {"batch", required_argument, NULL, 'b'},
-        {"limit", required_argument, NULL, 'l'},  {"after", required_argument, NULL, 'a'},
-        {"json", no_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"fix", no_argument, NULL, 'f'},
+                                             {"batch", required_argument, NULL, 'b'},
+                                             {"limit", required_argument, NULL, 'l'},
+                                             {"after", required_argument, NULL, 'a'},
+                                             {"json", no_argument, NULL, 'j'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     vz_reconcile_options opts = {false, 0, 0, -1, false, &g_interrupted};
     bool json = false;
     long long v;

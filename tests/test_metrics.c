@@ -30,13 +30,12 @@ static FILE *capture(int json, vz_log_level level)
     return f;
 }
 
-static const char *const units[] = {"Seconds",          "Microseconds",     "Milliseconds",      "Bytes",
-                                    "Kilobytes",        "Megabytes",        "Gigabytes",         "Terabytes",
-                                    "Bits",             "Kilobits",         "Megabits",          "Gigabits",
-                                    "Terabits",         "Percent",          "Count",             "Bytes/Second",
-                                    "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second",  "Terabytes/Second",
-                                    "Bits/Second",      "Kilobits/Second",  "Megabits/Second",   "Gigabits/Second",
-                                    "Terabits/Second",  "Count/Second",     "None"};
+static const char *const units[] = {
+    "Seconds",          "Microseconds",     "Milliseconds", "Bytes",           "Kilobytes",        "Megabytes",
+    "Gigabytes",        "Terabytes",        "Bits",         "Kilobits",        "Megabits",         "Gigabits",
+    "Terabits",         "Percent",          "Count",        "Bytes/Second",    "Kilobytes/Second", "Megabytes/Second",
+    "Gigabytes/Second", "Terabytes/Second", "Bits/Second",  "Kilobits/Second", "Megabits/Second",  "Gigabits/Second",
+    "Terabits/Second",  "Count/Second",     "None"};
 
 static bool unit_valid(const char *u)
 {
@@ -114,10 +113,15 @@ static const char *str(const cJSON *o, const char *k)
     return v->valuestring;
 }
 
+static const cJSON *directive0(const cJSON *o)
+{
+    const cJSON *aws = cJSON_GetObjectItemCaseSensitive(o, "_aws");
+    return cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(aws, "CloudWatchMetrics"), 0);
+}
+
 static const char *namespace_of(const cJSON *o)
 {
-    const cJSON *d = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "_aws"), "CloudWatchMetrics"), 0);
-    return str(d, "Namespace");
+    return str(directive0(o), "Namespace");
 }
 
 static void batch_line_follows_the_specification(void **state)
@@ -141,11 +145,7 @@ static void batch_line_follows_the_specification(void **state)
     /* It is a log line too: Lambda's fields are there. */
     assert_string_equal(str(o, "level"), "INFO");
     assert_string_equal(str(o, "requestId"), "req-7");
-    const cJSON *set = cJSON_GetArrayItem(
-        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "_aws"), "CloudWatchMetrics"),
-                                               0),
-                            "Dimensions"),
-        0);
+    const cJSON *set = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(directive0(o), "Dimensions"), 0);
     assert_int_equal(cJSON_GetArraySize(set), 2);
     assert_string_equal(cJSON_GetArrayItem(set, 0)->valuestring, "Handler");
     assert_string_equal(cJSON_GetArrayItem(set, 1)->valuestring, "Stage");
@@ -171,10 +171,7 @@ static void request_line_has_two_dimension_sets(void **state)
     assert_true(num(a, "Requests") == 1);
     assert_string_equal(str(b, "Status"), "413");
     assert_string_equal(str(b, "EventName"), "unknown");
-    const cJSON *dims =
-        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(a, "_aws"), "CloudWatchMetrics"),
-                                               0),
-                            "Dimensions");
+    const cJSON *dims = cJSON_GetObjectItemCaseSensitive(directive0(a), "Dimensions");
     assert_int_equal(cJSON_GetArraySize(dims), 2);
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetArrayItem(dims, 0), 1)->valuestring, "Status");
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetArrayItem(dims, 1), 1)->valuestring, "EventName");

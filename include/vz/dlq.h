@@ -53,8 +53,7 @@ typedef struct vz_dlq_summary {
 vz_status vz_dlq_list(vz_sqs_client *c, const vz_dlq_options *opts, FILE *out, vz_dlq_summary *sum, vz_error *err);
 
 /* Send each selected message back to its source queue, then delete it from the dead-letter queue. */
-vz_status vz_dlq_redrive(vz_sqs_client *c, const vz_dlq_options *opts, FILE *out, vz_dlq_summary *sum,
-                         vz_error *err);
+vz_status vz_dlq_redrive(vz_sqs_client *c, const vz_dlq_options *opts, FILE *out, vz_dlq_summary *sum, vz_error *err);
 
 /* `vz-events dlq list|redrive [--stage S | --queue NAME] [--handler H] [--dry-run] [--json]`; exit status. */
 int vz_cmd_dlq(int argc, char **argv);

@@ -60,16 +60,16 @@ typedef struct vz_reconcile_sample {
 } vz_reconcile_sample;
 
 typedef struct vz_reconcile_summary {
-    const char *handler;   /* static: the handler's name */
-    bool fix;              /* a --fix run */
-    bool complete;         /* every key after `after` was scanned */
-    char stopped[256];     /* why the run ended early ("" when complete) */
-    size_t total;          /* rows in the table after `after` when the run started */
-    size_t scanned;        /* rows whose rule ran (or failed) */
-    size_t drift;          /* rows the rule wrote (fix) or would write (report) */
-    size_t fixed;          /* rows written (fix only) */
-    size_t failed;         /* rows whose transaction failed: nothing written for them */
-    size_t vanished;       /* rows deleted between the page read and their transaction */
+    const char *handler; /* static: the handler's name */
+    bool fix;            /* a --fix run */
+    bool complete;       /* every key after `after` was scanned */
+    char stopped[256];   /* why the run ended early ("" when complete) */
+    size_t total;        /* rows in the table after `after` when the run started */
+    size_t scanned;      /* rows whose rule ran (or failed) */
+    size_t drift;        /* rows the rule wrote (fix) or would write (report) */
+    size_t fixed;        /* rows written (fix only) */
+    size_t failed;       /* rows whose transaction failed: nothing written for them */
+    size_t vanished;     /* rows deleted between the page read and their transaction */
     vz_reconcile_branch branches[VZ_RECONCILE_MAX_BRANCHES];
     size_t nbranches;
     vz_reconcile_sample sample[VZ_RECONCILE_SAMPLE];

@@ -144,8 +144,8 @@ static long fail_until_moved(const char *url, int n)
         const cJSON *m;
         cJSON_ArrayForEach(m, msgs)
         {
-            const cJSON *rc =
-                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "Attributes"), "ApproximateReceiveCount");
+            const cJSON *rc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "Attributes"),
+                                                               "ApproximateReceiveCount");
             long v = cJSON_IsString(rc) ? strtol(rc->valuestring, NULL, 10) : 0;
             if (v > max_rc)
                 max_rc = v;
@@ -215,12 +215,14 @@ static void dead_letters_go_back_to_their_own_queues(void **state)
     (void)state;
     for (int i = 0; i < N_LOC; i++) {
         snprintf(bodies_loc[i], sizeof bodies_loc[i],
-                 "{\"event\":{\"op\":\"UPDATE\",\"data\":{\"new\":{\"crash_id\":%d,\"note\":\"" MARKER "\"}}}}", 11 + i);
+                 "{\"event\":{\"op\":\"UPDATE\",\"data\":{\"new\":{\"crash_id\":%d,\"note\":\"" MARKER "\"}}}}",
+                 11 + i);
         send(q_loc, bodies_loc[i]);
     }
     for (int i = 0; i < N_NCR; i++) {
         snprintf(bodies_ncr[i], sizeof bodies_ncr[i],
-                 "{\"event\":{\"op\":\"UPDATE\",\"data\":{\"new\":{\"case_id\":%d,\"note\":\"" MARKER "\"}}}}", 101 + i);
+                 "{\"event\":{\"op\":\"UPDATE\",\"data\":{\"new\":{\"case_id\":%d,\"note\":\"" MARKER "\"}}}}",
+                 101 + i);
         send(q_ncr, bodies_ncr[i]);
     }
     /* The handlers fail them: after 3 receives each lands in the stage's dead-letter queue. */
