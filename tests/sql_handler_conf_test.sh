@@ -6,7 +6,7 @@
 # malformed line, a column that is not a name, $2 in update.sql, no $1, lock.sql with
 # lock = none, a reserved folder name) must fail cmake's configuration with a message naming
 # the file and the problem; a correct one with `lock = none` and an unknown key (`deploy`)
-# configures, and its generated C locks nothing.
+# configures and builds, and its generated C locks nothing.
 set -u
 src=$1
 tmp=$(mktemp -d)
@@ -24,7 +24,7 @@ configure() {
     [ -n "$2" ] && printf '%b' "$2" >"$tree/handlers/$1/handler.conf"
     printf '%s\n' "$3" >"$tree/handlers/$1/update.sql"
     [ -n "${4:-}" ] && printf '%s\n' "$4" >"$tree/handlers/$1/lock.sql"
-    cmake -S "$tree" -B "$tree/build" -DVZ_TESTS=OFF -DVZ_BENCH=OFF >"$tmp/out" 2>&1
+    cmake -S "$tree" -B "$tree/build" -DVZ_WERROR=ON -DVZ_TESTS=OFF -DVZ_BENCH=OFF >"$tmp/out" 2>&1
 }
 fails_with() { # fails_with WHAT TEXT NAME CONF SQL [LOCK_SQL]
     local what=$1 text=$2
@@ -59,5 +59,8 @@ check "its generated C locks nothing" grep -q '.lock = NULL,' "$gen"
 check "and names its key, table and value" \
     bash -c 'grep -q "\.key_field = \"crash_id\"" "$1" && grep -q "\.table = \"atd_txdot_crashes\"" "$1" &&
              grep -q "\.value_field = \"austin_full_purpose\"" "$1"' _ "$gen"
+cmake --build "$tree/build" --target vz-events -j2 >"$tmp/build.log" 2>&1
+check "and it builds with -Werror" test $? -eq 0
+check "and the binary lists it" bash -c '"$1/build/vz-events" handlers | grep -qx broken' _ "$tree"
 echo "sql_handler_conf: $pass passed, $fails failed"
 [ "$fails" -eq 0 ]
