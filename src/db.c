@@ -11,10 +11,13 @@
  * once its WAL is written, whatever the server's or the role's default.  A
  * record reported succeeded has thus survived a crash of the database server;
  * and since the settings are in the segment, a failure to apply them skips
- * the record's work instead of running it under the server's defaults.  The answers are read back in the order sent
- * (`expect` below).  A transaction is done only when its Sync came back after a successful work statement; anything
- * else fails it.  When the connection breaks, the transactions without an answer are retried once on a new one (safe:
- * each is a recomputation that writes only what differs). */
+ * the record's work instead of running it under the server's defaults.
+ *
+ * The answers are read back in the order sent (`expect` below).  A
+ * transaction is done only when its Sync came back after a successful work
+ * statement; anything else fails it.  When the connection breaks, the
+ * transactions without an answer are retried once on a new one (safe: each
+ * is a recomputation that writes only what differs). */
 #include "vz/db.h"
 
 #include <errno.h>
