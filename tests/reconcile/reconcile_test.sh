@@ -91,7 +91,17 @@ flags_are_events() {
     [ "$got" = "1:Y 2:Y 3:Y 4:N 5:Y 6:Y 7:Y 8:Y 9:Y 10:Y 11:Y 12:Y 13:N 14:Y 15:Y 16:Y 17:N" ] || { echo "flags: $got" >&2; return 1; }
 }
 
+status_of() { "$@" >/dev/null 2>&1; echo $?; }
+
 scenario_branches() {
+    # -- the command line: usage errors are status 2 and say why.
+    check "usage: no handler" [ "$(status_of "$VZ" reconcile)" = 2 ]
+    check "usage: unknown handler" [ "$(status_of "$VZ" reconcile nosuch)" = 2 ]
+    check "usage: a handler without a row rule" [ "$("$VZ" reconcile example 2>&1 >/dev/null)" = "vz-events reconcile: handler example has no row rule to run over a table" ]
+    check "usage: --batch 0" [ "$(status_of "$VZ" reconcile crash_update_location --batch 0)" = 2 ]
+    check "usage: dlq without a queue" [ "$(env -u VZ_STAGE "$VZ" dlq list 2>&1 >/dev/null | head -1)" = "vz-events dlq: say which dead-letter queue: --stage S (or VZ_STAGE), or --queue NAME" ]
+    check "usage: dlq without a verb" [ "$(status_of "$VZ" dlq --stage x)" = 2 ]
+
     # -- db/sample.sql as loaded: its drift is what the events would write.
     local before
     before=$(checksum)
