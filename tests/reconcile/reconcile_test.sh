@@ -208,6 +208,15 @@ scenario_branches() {
     AWS_LAMBDA_LOG_FORMAT=Text VZ_STAGE=pr_7 "$VZ" invoke "$tmp/ev.json" >/dev/null 2>"$tmp/ev3.log"
     check "TEXT format: the same EMF object on a line of its own" emf "$tmp/ev3.log" 'RecordsUnchanged{Handler=crash_update_location,Stage=pr_7}=2'
     check "TEXT format: other lines stay text" grep -qv '^{' "$tmp/ev3.log"
+
+    # -- the endpoint's Requests metric: a rotated key (403) still names its trigger's handler.
+    local name
+    for name in crash_update_location_pr_7 no_such_handler_pr_7; do
+        printf '{"version":"2.0","rawPath":"/events/","requestContext":{"http":{"method":"POST","path":"/events/"}},"headers":{"hasura_event_api":"old-key","hasura_event_name":"%s"},"body":"{}","isBase64Encoded":false}' "$name" >"$tmp/http-$name.json"
+        HASURA_EVENT_API=new-key VZ_STAGE=production "$VZ" invoke "$tmp/http-$name.json" >"$tmp/http-$name.out" 2>>"$tmp/http.log"
+    done
+    check "endpoint: 403 answered" jq -e '.statusCode == 403' "$tmp/http-crash_update_location_pr_7.out" >/dev/null
+    check "endpoint: Requests by Status and EventName (EMF)" emf "$tmp/http.log" 'Requests{Stage=production,Status=403}=2' 'Requests{Stage=production,EventName=crash_update_location}=1' 'Requests{Stage=production,EventName=unknown}=1'
 }
 
 scenario_kill() {
