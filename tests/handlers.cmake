@@ -11,3 +11,9 @@ set_tests_properties(handlers_db PROPERTIES LABELS "integration;db;memcheck" RES
 
 add_test(NAME handlers_db_faults COMMAND $<TARGET_FILE:it_handlers> faults)
 set_tests_properties(handlers_db_faults PROPERTIES LABELS "integration;db" TIMEOUT 300)
+
+# The handlers under the least-privilege role of db/role.sql (a database and roles of its own
+# on the server of scripts/test): the grants suffice, and without any one of them the record
+# that writes fails and writes nothing.
+add_test(NAME handlers_role COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/role_test.sh $<TARGET_FILE:vz-events>)
+set_tests_properties(handlers_role PROPERTIES LABELS "integration;db" TIMEOUT 300)
