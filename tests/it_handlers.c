@@ -509,8 +509,8 @@ static void test_batch_is_one_round_trip(void **state)
     vz_db_stats b = vz_db_get_stats();
     assert_int_equal(b.round_trips - a.round_trips, 1);
     assert_int_equal(b.connects - a.connects, 0);
-    /* Per record its settings (statement_timeout, synchronous commit), lock and update:
-     * nothing prepared again on this connection. */
+    /* Per record: its settings (statement_timeout, synchronous_commit), lock, update; nothing
+     * prepared again on this connection. */
     assert_int_equal(b.statements - a.statements, 10 * 3);
 }
 
