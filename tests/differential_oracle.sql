@@ -118,6 +118,7 @@ cand AS (
            sqrt((ST_X(ST_Centroid(l.shape)) - ST_X(e.p)) ^ 2 + (ST_Y(ST_Centroid(l.shape)) - ST_Y(e.p)) ^ 2) AS dist
       FROM eligible e
       JOIN atd_txdot_locations l ON upper(l.description) LIKE '%SVRD%'
+                                AND l.shape && ST_Expand(e.p, 0.004)  -- 750 ft is under 0.0027 degree here
                                 AND ST_DWithin(ST_Transform(l.shape, 2277), ST_Transform(e.p, 2277), 750),
            LATERAL (SELECT ST_Azimuth(e.p, ST_Centroid(l.shape)) * 180 / pi() AS az) AS a
      WHERE CASE WHEN e.target = 0 THEN a.az <= 65 OR a.az >= 295
@@ -144,7 +145,9 @@ SELECT c.crash_id,
        k.location_id IS NULL AND coalesce(f.sure_in, false) AND s.location_id IS NOT NULL AS moves,
        k.location_id IS NULL AND ((NOT coalesce(f.sure_in, false) AND coalesce(f.maybe, false))
                                   OR (coalesce(f.sure_in, false) AND coalesce(s.maybe, false))) AS ambiguous,
-       c.lat AS old_lat, c.lon AS old_lon
+       c.lat AS old_lat, c.lon AS old_lon,
+       s.location_id AS svrd_want,  -- what find_service_road_location_for_centerline_crash must answer
+       coalesce(s.maybe, false) AS svrd_ambiguous
   FROM c
   LEFT JOIN kept k USING (crash_id)
   LEFT JOIN flat f USING (crash_id)
