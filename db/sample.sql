@@ -11,7 +11,7 @@
 --   IH 35 at latitudes 30.2535 and 30.2660, some spelled "svrd"/"Svrd": the crashes moved to
 --   them keep them on the next delivery (the fixed point);
 --   a service road at the south end of IH 35, for the round-capped lane ends of the
---   service-road function.
+--   service-road function; one north of US 290 exactly at the edge of a crash's cone.
 -- Main lanes are segmentized (every 0.0005 degree) so that a lane of constant
 -- latitude stays within a ten-thousandth of a foot of its curve in SRID 2277.
 -- The expected answer of every crash is in its comment and in tests/it_handlers.c.
@@ -44,7 +44,8 @@ SELECT id, d, g, ST_Multi(ST_MakeEnvelope(x0, y0, x1, y1, 4326))
     ('SVRD-G2',      'IH 35 SVRD NB (LEVEL 2)',        2, -97.7296, 30.2525, -97.7290, 30.2545),
     ('SVRD-G0',      'IH 35 svrd SB (level 0)',        0, -97.7310, 30.2525, -97.7304, 30.2545),
     ('SVRD-GN',      'IH 35 SVRD NB (NO GROUP)',    NULL, -97.7296, 30.2650, -97.7290, 30.2670),
-    ('SVRD-END',     'IH 35 SVRD NB SOUTH END',        1, -97.7296, 30.2496, -97.7290, 30.2504)
+    ('SVRD-END',     'IH 35 SVRD NB SOUTH END',        1, -97.7296, 30.2496, -97.7290, 30.2504),
+    ('SVRD-EDGE',    'US 290 SVRD WB (CONE EDGE)',     1, -97.74146, 30.2605342, -97.74126, 30.2607342)
   ) AS t(id, d, g, x0, y0, x1, y1);
 -- An L: a bar west of IH 35 and a foot along its south end; the centroid lies east of the bar.
 INSERT INTO atd_txdot_locations (location_id, description, location_group, shape) VALUES
@@ -92,7 +93,11 @@ VALUES
     (22, 30.2535, -97.7300, 2, 'IH 35 SB',    NULL,        'N', NULL,    'N', 22),  -- SVRD-G0 ("svrd", group 0), moved / Y
     (23, 30.2660, -97.7300, 2, 'IH 35 NB',    NULL,        'N', NULL,    'N', 22),  -- SVRD-GN (group NULL), moved / Y
     (24, 30.2660, -97.7300, 2, 'IH 35 SB',    NULL,        'N', NULL,    'N', 22),  -- SVRD-L ("Svrd", L-shaped), moved / Y
-    (25, 30.2660, -97.7300, 2, 'IH 35 NB',    NULL,        NULL, 'INT-1', 'N', 22); -- NULL (private_dr_fl NULL), main lane / Y
+    (25, 30.2660, -97.7300, 2, 'IH 35 NB',    NULL,        NULL, 'INT-1', 'N', 22), -- NULL (private_dr_fl NULL), main lane / Y
+    -- 26 is on US 290, westbound (looks north, 0 degrees): SVRD-EDGE's centroid lies at azimuth
+    -- ST_Azimuth * 180 / pi() = exactly 295, the cone's edge, so it counts; degrees() would
+    -- give 294.99999999999994 and miss it.  SVRD-EDGE, moved / Y
+    (26, 30.260000021580048, -97.73999999998956, 2, 'US 290 WB', NULL, 'N', NULL, 'N', 22);
 
 -- 19 sits 0.8 ft north of US 290: inside the one-foot buffer, outside the (single precision)
 -- bounding box of the unbuffered lane, so not on the main lane: NULL, in no polygon / Y.

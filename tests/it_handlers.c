@@ -202,7 +202,7 @@ static bool log_has(const char *needle)
 /* ---- branches: the shared server ------------------------------------------------------- */
 
 static const int all_crashes[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13,
-                                  14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25};
+                                  14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26};
 #define N_CRASHES ((int)(sizeof all_crashes / sizeof all_crashes[0]))
 
 static int setup_branches(void **state)
@@ -262,6 +262,8 @@ static void test_location_every_branch(void **state)
         {23, "SVRD-GN"},
         {24, "SVRD-L"},
         {25, "NULL"},
+        /* 26: SVRD-EDGE's centroid at exactly 295 degrees (ST_Azimuth * 180 / pi()), the cone's edge */
+        {26, "SVRD-EDGE"},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         const char *got = location_of(want[i].id);
@@ -270,11 +272,11 @@ static void test_location_every_branch(void **state)
     }
     /* The service-road crashes now sit exactly on their location's centroid, position included. */
     assert_string_equal(value("SELECT count(*) FROM atd_txdot_crashes c JOIN atd_txdot_locations l USING (location_id)"
-                              " WHERE c.crash_id IN (5, 6, 7, 8, 15, 21, 22, 23, 24)"
+                              " WHERE c.crash_id IN (5, 6, 7, 8, 15, 21, 22, 23, 24, 26)"
                               "   AND c.latitude_primary = ST_Y(ST_Centroid(l.shape))"
                               "   AND c.longitude_primary = ST_X(ST_Centroid(l.shape))"
                               "   AND ST_Equals(c.position, ST_Centroid(l.shape))"),
-                        "9");
+                        "10");
     /* The L's centroid lies outside it: the crash moved there is in no polygon of its own. */
     assert_string_equal(value("SELECT ST_Contains(l.shape, c.position) FROM atd_txdot_crashes c"
                               " JOIN atd_txdot_locations l USING (location_id) WHERE c.crash_id = 24"),
@@ -300,7 +302,7 @@ static void test_location_every_branch(void **state)
                         "\"new\":null,\"wrote\":true,\"branch\":\"main_lane\""));
     /* Every write ran the audit trigger: one change-log row per crash written, with its cost. */
     assert_string_equal(value("SELECT count(DISTINCT record_id) || ' ' || count(*) FROM atd_txdot_change_log"),
-                        "21 21");
+                        "22 22");
     assert_string_equal(value("SELECT est_comp_cost || ' ' || (atd_mode_category_metadata->1->>'mode')"
                               " FROM atd_txdot_crashes WHERE crash_id = 5"),
                         "250000 BICYCLE");
@@ -320,6 +322,15 @@ static void test_mainlane_production_details(void **state)
     assert_string_equal(value("SELECT count(*) FROM find_cr3_mainlane_crash(19)"), "0");
     assert_string_equal(value("SELECT count(*) FROM find_cr3_mainlane_crash(20)"), "0");
     assert_string_equal(value("SELECT count(*) FROM find_cr3_mainlane_crash(15)"), "1");
+    /* The azimuth is production's ST_Azimuth * 180 / pi(): 295 for crash 26, in the cone; degrees()
+     * differs in the last bit there. */
+    assert_string_equal(value("SELECT (ST_Azimuth(c.position, ST_Centroid(l.shape)) * 180 / pi())::text || ' '"
+                              " || degrees(ST_Azimuth(c.position, ST_Centroid(l.shape)))::text"
+                              " FROM atd_txdot_crashes c, atd_txdot_locations l"
+                              " WHERE c.crash_id = 26 AND l.location_id = 'SVRD-EDGE'"),
+                        "295 294.99999999999994");
+    assert_string_equal(value("SELECT location_id FROM find_service_road_location_for_centerline_crash(26)"),
+                        "SVRD-EDGE");
     /* private_dr_fl NULL does not qualify; 'N' does. */
     assert_string_equal(value("SELECT count(*) FROM find_service_road_location_for_centerline_crash(25)"), "0");
     assert_string_equal(value("SELECT location_id FROM find_service_road_location_for_centerline_crash(23)"),
