@@ -17,7 +17,10 @@
 -- around vertices, 0.001 ft elsewhere; 750 ft: 735..750 ft), the answer is "ambiguous": such
 -- crashes are counted and left out of the comparison.
 SET client_min_messages = warning;
-DROP TABLE IF EXISTS o_seg, o_near, o_flat, o_crash, o_report;
+DROP TABLE IF EXISTS o_seg, o_near, o_flat, o_crash, o_report, o_j5;
+
+-- Jurisdiction 5 and its boundary, computed once.
+CREATE TABLE o_j5 AS SELECT geometry AS g, ST_Boundary(geometry) AS b FROM atd_jurisdictions WHERE id = 5;
 
 -- Segments of every lane part in SRID 2277.
 CREATE TABLE o_seg AS
@@ -96,8 +99,7 @@ round AS (
       FROM c WHERE c.p IS NOT NULL
 ),
 j5 AS (
-    SELECT c.crash_id FROM c JOIN atd_jurisdictions j ON j.id = 5 AND ST_Intersects(j.geometry, c.p)
-                                                   AND NOT ST_Intersects(ST_Boundary(j.geometry), c.p)
+    SELECT c.crash_id FROM c JOIN o_j5 j ON ST_Intersects(j.g, c.p) AND NOT ST_Intersects(j.b, c.p)
 ),
 dir AS (
     SELECT c.crash_id,
