@@ -8,7 +8,7 @@
 -- PostgreSQL 15 with PostGIS 3 after `CREATE EXTENSION postgis`.
 
 -- Polygons crashes are assigned to.  Group 1 = intersection-level polygons;
--- service-road polygons have 'SVRD' in their description.
+-- service-road polygons have 'SVRD' in their description, in any case ("Svrd").
 CREATE TABLE atd_txdot_locations (
     location_id    varchar(50) PRIMARY KEY,
     description    text NOT NULL,
