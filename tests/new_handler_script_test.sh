@@ -15,6 +15,8 @@ tree="$tmp/tree"
 mkdir "$tree"
 for f in CMakeLists.txt cmake include src handlers scripts deploy bootstrap tests; do cp -r "$src/$f" "$tree/"; done
 rm -rf "$tree/handlers/hello_world"
+# Without git the "only handlers/hello_world was added" check below would pass on nothing.
+check "git is installed" command -v git
 (cd "$tree" && git init -q && git add -A && git -c user.name=test -c user.email=test@localhost commit -qm base) >/dev/null 2>&1
 
 check "a bad name is refused" bash -c '! "$1/scripts/new-handler" Hello-World 2>/dev/null' _ "$tree"
@@ -26,8 +28,9 @@ for f in handler.c README.md fixtures/update.json test.sh; do
 done
 check "no @NAME@ left" bash -c '! grep -rq @NAME@ "$1/handlers/hello_world"' _ "$tree"
 check "an existing handler is not overwritten" bash -c '! "$1/scripts/new-handler" hello_world 2>/dev/null' _ "$tree"
+check "the copy is a git repository" test -d "$tree/.git"
 check "only handlers/hello_world was added" \
-    bash -c 'cd "$1" && test -z "$(git status --porcelain | grep -v "^?? handlers/hello_world/$")"' _ "$tree"
+    bash -c 'cd "$1" && s=$(git status --porcelain) && test -z "$(grep -v "^?? handlers/hello_world/$" <<<"$s")"' _ "$tree"
 
 cmake -S "$tree" -B "$tree/build" -DVZ_WERROR=ON >"$tmp/cmake.log" 2>&1 &&
     cmake --build "$tree/build" --target vz-events -j2 >>"$tmp/cmake.log" 2>&1
