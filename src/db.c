@@ -11,11 +11,13 @@
  * once its WAL is written, whatever the server's or the role's default.  A
  * record reported succeeded has thus survived a crash of the database server;
  * and since the settings are in the segment, a failure to apply them skips
- * the record's work instead of running it under the server's defaults.  The answers are read back in the order sent (`expect`
- * below).  A transaction is done only when its Sync came back after a
- * successful work statement; anything else fails it.  When the connection
- * breaks, the transactions without an answer are retried once on a new one
- * (safe: each is a recomputation that writes only what differs). */
+ * the record's work instead of running it under the server's defaults.
+ *
+ * The answers are read back in the order sent (`expect` below).  A
+ * transaction is done only when its Sync came back after a successful work
+ * statement; anything else fails it.  When the connection breaks, the
+ * transactions without an answer are retried once on a new one (safe: each
+ * is a recomputation that writes only what differs). */
 #include "vz/db.h"
 
 #include <errno.h>
@@ -36,8 +38,8 @@
 
 /* The first statement of every record's transaction: its own statement_timeout, and a
  * synchronous commit whatever the server's default (see the top of this file). */
-#define TXN_SETTINGS_SQL                                                                                             \
-    "SELECT pg_catalog.set_config('statement_timeout', $1, true), "                                                 \
+#define TXN_SETTINGS_SQL                                                                                               \
+    "SELECT pg_catalog.set_config('statement_timeout', $1, true), "                                                    \
     "pg_catalog.set_config('synchronous_commit', 'on', true)"
 
 typedef enum expect_kind { EXPECT_SETCFG, EXPECT_PREPARE, EXPECT_LOCK, EXPECT_WORK, EXPECT_SYNC } expect_kind;
