@@ -22,6 +22,7 @@ usage: deploy_test.py SOURCE_DIR
 5. scripts/new-handler's name rules.
 """
 import fnmatch
+import hashlib
 import json
 import os
 import re
@@ -755,7 +756,6 @@ with open(os.path.join(aws_dir, "sqs", PREFIX + "crash_update_location_pr_845"),
 with open(os.path.join(aws_dir, "alarms-in-alarm"), "w") as f:
     f.write("%spr_45.deadletter.visible\n%spr_845.deadletter.visible\n" % (PREFIX, PREFIX))
 t45 = json.loads(stack_file("atd-vz-data-events-pr-45", "template.json"))
-import hashlib  # noqa: E402
 esm_lid = "CrashUpdateJurisdictionEventSourceMapping"
 h = hashlib.md5(("atd-vz-data-events-pr-45/" + esm_lid).encode()).hexdigest()
 uuid = "%s-%s-%s-%s-%s" % (h[:8], h[8:12], h[12:16], h[16:20], h[20:])
@@ -809,8 +809,15 @@ check("... each line prefixed with its function",
 check("logs makes read-only calls only", all(READ_ONLY.match(l) for l in lc))
 rc, out = run("logs", "staging", "example")
 check("logs of a handler the stage does not deploy is refused", rc == 2 and "deploys no function" in out, out)
+with open(os.path.join(aws_dir, "logs", ("/aws/lambda/%sendpoint_staging" % PREFIX).replace("/", "%2F")), "w") as f:
+    f.write('2026-12-01T00:00:00 {"level":"WARN","message":"endpoint: 403 Forbidden Request"}\n')
+n = len(calls())
 rc, out = run("logs", "staging", "endpoint")
-check("logs staging endpoint follows the endpoint", rc == 0 or "does not exist" in out, out)
+check("logs staging endpoint follows the endpoint's log group",
+      rc == 0 and calls()[n:] == ["logs tail /aws/lambda/%sendpoint_staging --follow --since 10m --format short" % PREFIX]
+      and "endpoint: 403" in out, out)
+rc, out = run("logs", "pr_45", "endpoint")
+check("a pull-request stage has no endpoint to follow", rc == 2 and "deploys no function" in out, out)
 
 # --- destroy ----------------------------------------------------------------------------
 for protected in ("staging", "production"):
