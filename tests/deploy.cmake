@@ -1,6 +1,8 @@
-# Deployment: the rendered CloudFormation template of each stage, and scripts/deploy and
-# scripts/destroy run against tests/aws-standin/aws (a stand-in for the AWS CLI: the AWS
-# control plane cannot run here).  Also: the CI workflows parse and call the scripts.
+# Deployment: the rendered CloudFormation template of each stage (the endpoint policies
+# evaluated against every queue, alarms, topic, schedule, the 40-handler quotas), and
+# scripts/deploy, destroy, status, logs and new-handler run against tests/aws-standin/aws
+# (a stand-in for the AWS CLI: the AWS control plane cannot run here).  Python only, no C:
+# nothing for the sanitizers to see (nosan).  Also: the CI workflows parse and call the scripts.
 add_test(NAME deploy_definition COMMAND /usr/bin/python3 -B ${CMAKE_CURRENT_SOURCE_DIR}/deploy_test.py ${CMAKE_SOURCE_DIR})
 set_tests_properties(deploy_definition PROPERTIES LABELS "deploy;nosan" TIMEOUT 120)
 

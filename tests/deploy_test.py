@@ -50,15 +50,23 @@ def render(stage, root=SRC):
     return json.loads(out.stdout)
 
 
-def conf_mode(root, h):
+def conf_value(root, h, key, default):
     p = os.path.join(root, "handlers", h, "handler.conf")
     if not os.path.isfile(p):
-        return "all"
+        return default
     for line in open(p):
         line = line.split("#", 1)[0]
-        if "=" in line and line.split("=", 1)[0].strip() == "deploy":
+        if "=" in line and line.split("=", 1)[0].strip() == key:
             return line.split("=", 1)[1].strip()
-    return "all"
+    return default
+
+
+def conf_mode(root, h):
+    return conf_value(root, h, "deploy", "all")
+
+
+def uses_db(h, root=SRC):
+    return conf_value(root, h, "database", "yes") == "yes"
 
 
 def handler_folders(root=SRC):
@@ -74,7 +82,7 @@ def deployed(stage, root=SRC):
 
 def reconcilable(h, root=SRC):
     p = os.path.join(root, "handlers", h, "handler.c")
-    return not os.path.isfile(p) or re.search(r"\.rowsync\s*=", open(p).read()) is not None
+    return uses_db(h, root) and (not os.path.isfile(p) or re.search(r"\.rowsync\s*=", open(p).read()) is not None)
 
 
 def of_type(t, typ):
@@ -140,6 +148,7 @@ def alarms(t):
 # --- 1. the templates ------------------------------------------------------------
 templates = {s: render(s) for s in STAGES}
 check("example is a pull-request-only handler", conf_mode(SRC, "example") == "pr")
+check("example opens no database connection", not uses_db("example"))
 queue_arn = "arn:aws:sqs:us-east-1:123456789012:"
 all_queues = set()
 for t in templates.values():
@@ -250,14 +259,20 @@ for stage, t in templates.items():
         check("%s/%s: reserved concurrency 5" % (stage, h), f["ReservedConcurrentExecutions"] == 5)
         env = env_of(t, f)
         check("%s/%s: VZ_STAGE=%s" % (stage, h, stage), env.pop("VZ_STAGE", None) == stage)
-        check("%s/%s: environment from %s settings" % (stage, h, "staging's" if pr else "its"),
-              env == expected_env(st), str(env))
+        if uses_db(h):
+            check("%s/%s: environment from %s settings" % (stage, h, "staging's" if pr else "its"),
+                  env == expected_env(st), str(env))
+        else:
+            check("%s/%s: database = no: no database setting, no password" % (stage, h), env == {}, str(env))
         tags = {x["Key"]: x["Value"] for x in f["Tags"]}
         check("%s/%s: tags project and environment" % (stage, h),
               tags == {"project": "atd-vz-data", "environment": stage}, str(tags))
         check("%s/%s: JSON logs to its own log group" % (stage, h), f["LoggingConfig"]["LogFormat"] == "JSON")
-        check("%s/%s: runs in the VPC of the database" % (stage, h),
-              f["VpcConfig"] == {"SubnetIds": {"Ref": "SubnetIds"}, "SecurityGroupIds": {"Ref": "SecurityGroupIds"}})
+        if uses_db(h):
+            check("%s/%s: runs in the VPC of the database" % (stage, h),
+                  f.get("VpcConfig") == {"SubnetIds": {"Ref": "SubnetIds"}, "SecurityGroupIds": {"Ref": "SecurityGroupIds"}})
+        else:
+            check("%s/%s: database = no: outside the VPC" % (stage, h), "VpcConfig" not in f)
         check("%s/%s: code from the uploaded zip" % (stage, h),
               f["Code"] == {"S3Bucket": {"Ref": "CodeS3Bucket"}, "S3Key": {"Ref": "CodeS3Key"}})
         m = [v["Properties"] for v in esms.values() if v["Properties"]["FunctionName"] == {"Ref": fid[0]}]
@@ -280,6 +295,8 @@ for stage, t in templates.items():
         check("%s/%s: role: logs on its own log group only" % (stage, h),
               len(logs) == 1 and logs[0]["Resource"] != "*"
               and sorted(logs[0]["Action"]) == ["logs:CreateLogStream", "logs:PutLogEvents"])
+        check("%s/%s: role: the ENI calls exactly when in the VPC" % (stage, h),
+              any(s["Sid"] == "VpcNetworkInterfaces" for s in stmts) == ("VpcConfig" in f))
         wild = [s for s in stmts if s["Resource"] == "*"]
         check("%s/%s: role: only the ENI calls take Resource *" % (stage, h),
               all(all(a.startswith("ec2:") for a in s["Action"]) for s in wild))
@@ -540,11 +557,25 @@ for stage in ("pr_9999999", "staging", "production"):
           all(len(q["Properties"]["QueueName"]) <= 80 for q in of_type(t, "AWS::SQS::Queue").values()))
     check("40 handlers, %s: alarm names <= 255 characters" % stage, all(len(n) <= 255 for n in alarms(t)))
     check("40 handlers, %s: description <= 1024 bytes" % stage, len(t["Description"].encode()) <= 1024)
+    # Lambda allows 4 KB of environment (keys and values); a parameter's value is counted as 256 bytes.
+    env_bytes = max(sum(len(k) + (len(v) if isinstance(v, str) else 256)
+                        for k, v in f["Properties"]["Environment"]["Variables"].items())
+                    for f in of_type(t, "AWS::Lambda::Function").values())
+    figures[-1] += ", largest environment %d bytes" % env_bytes
+    check("40 handlers, %s: every function's environment within Lambda's 4 KB (%d bytes)" % (stage, env_bytes),
+          env_bytes <= 4096)
     if stage != "pr_9999999":
         est = statements(t, "EndpointRole")
         check("40 handlers, %s: the endpoint policy does not grow with the handlers (%d bytes)"
               % (stage, len(json.dumps(est))), len(json.dumps(est)) < 2048)
 print("quota figures with 40 handlers of 34 characters:\n  " + "\n  ".join(figures))
+for i in range(40, 70):
+    d = os.path.join(root, "handlers", ("h%02d_" % i + "x" * 40)[:34])
+    os.makedirs(d)
+    open(os.path.join(d, "handler.c"), "w").write("/* generated */\n")
+r = render_run("staging", root)
+check("70 handlers of 34 characters: render refuses the endpoint's environment over Lambda's 4 KB, by name",
+      r.returncode != 0 and "atd-vz-data-events-endpoint_staging" in r.stderr and "4096" in r.stderr, r.stderr)
 shutil.rmtree(root)
 
 # --- 4. the scripts, against the AWS CLI stand-in --------------------------------------
