@@ -716,6 +716,11 @@ rc, out = run("deploy", "staging", "--zip", zip_path)
 check("a secret without its key fails the deploy, naming the parameter",
       rc != 0 and "SecretAtdVzDataStagingVzEventsHasuraHasuraEventApi" in out, out)
 put_secret("atd-vz-data/staging/vz-events-hasura", {"HASURA_EVENT_API": "hasura-key-staging-2"})
+n = len(calls())
+rc, out = run("deploy", "staging", "--zip", zip_path, extra={"AWS_STANDIN_FAIL": "get-secret-value"})
+check("a secret that cannot be read stops the deploy before any change set, naming it",
+      rc != 0 and "cannot read secret atd-vz-data/staging/vz-events-" in out
+      and not any(l.startswith("cloudformation create-change-set") for l in calls()[n:]), out)
 
 # --dry-run: a change set printed, then deleted; nothing changes.
 before = stack_file("atd-vz-data-events-pr-45", "template.json")
@@ -813,6 +818,9 @@ check("status shows the dead-letter depth and how to look",
       re.search(r"%sdeadletter_pr_45\s+7\s+0\s+<- dead letters: vz-events dlq list --stage pr_45" % PREFIX, out), out)
 check("status shows its own alarms in ALARM, not pr_845's",
       PREFIX + "pr_45.deadletter.visible" in out and "pr_845" not in out, out)
+for failing in ("describe-alarms", "get-queue-attributes", "get-event-source-mapping", "get-function-configuration"):
+    rc, out = run("status", "pr_45", extra={"AWS_STANDIN_FAIL": failing})
+    check("status stops on a failed %s, with the error" % failing, rc != 0 and "AccessDenied" in out, out)
 rc, out = run("status", "pr_99")
 check("status of a stage without a stack fails clearly", rc != 0 and "no stack" in out, out)
 rc, out = run("status", "prod")
