@@ -4,7 +4,7 @@
 # (a stand-in for the AWS CLI: the AWS control plane cannot run here).  Python only, no C:
 # nothing for the sanitizers to see (nosan).  Also: the CI workflows parse and call the scripts.
 add_test(NAME deploy_definition COMMAND /usr/bin/python3 -B ${CMAKE_CURRENT_SOURCE_DIR}/deploy_test.py ${CMAKE_SOURCE_DIR})
-set_tests_properties(deploy_definition PROPERTIES LABELS "deploy;nosan" TIMEOUT 120)
+set_tests_properties(deploy_definition PROPERTIES LABELS "deploy;nosan" TIMEOUT 300)
 
 add_test(NAME ci_workflows COMMAND /usr/bin/python3 -B ${CMAKE_CURRENT_SOURCE_DIR}/workflows_test.py ${CMAKE_SOURCE_DIR})
 set_tests_properties(ci_workflows PROPERTIES LABELS "deploy;nosan" TIMEOUT 60)
