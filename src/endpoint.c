@@ -153,6 +153,7 @@ static bool list_has(const char *list, const char *name, size_t n)
     return false;
 }
 
+/* The verdict on an event name, cheapest check first; the reason, for a person, in why. */
 static name_verdict judge_name(const char *name, const char *queue_prefix, char *why, size_t why_len)
 {
     if (!queue_prefix)
