@@ -197,7 +197,7 @@ for stage, t in templates.items():
     check("%s: dead letters kept 14 days" % stage, dlq["Properties"]["MessageRetentionPeriod"] == 1209600)
     if pr:
         check("%s: the dead-letter queue goes with the stack" % stage,
-              dlq.get("DeletionPolicy", "Delete") == "Delete" and "UpdateReplacePolicy" not in dlq)
+              dlq.get("DeletionPolicy") == "Delete" and dlq.get("UpdateReplacePolicy") == "Delete")
     else:
         check("%s: the dead-letter queue outlives the stack" % stage,
               dlq.get("DeletionPolicy") == "Retain" and dlq.get("UpdateReplacePolicy") == "Retain")
