@@ -490,6 +490,18 @@ r = render_run("staging", root)
 check("a dynamic reference in the settings is refused", r.returncode != 0 and "dynamic reference" in r.stderr, r.stderr)
 edit_settings(root, "staging", lambda s: s["environment"].update(PGPASSWORD={"secret": "atd-vz-data/staging/vz-events-db",
                                                                              "key": "password"}))
+edit_settings(root, "staging", lambda s: s["environment"].update(PGSERVICE={"ssm": "/atd-vz-data/staging/db/host"}))
+r = render_run("staging", root)
+check("two SSM names that would share one template parameter are refused (db-host, db/host)", r.returncode != 0
+      and "same template parameter" in r.stderr, r.stderr)
+edit_settings(root, "staging", lambda s: s["environment"].update(PGSERVICE={"ssm": "/atd-vz-data/staging/db-host"}))
+ts = render("staging", root)
+check("... and one SSM name used twice is one parameter",
+      [k for k, v in ts["Parameters"].items() if v.get("Default") == "/atd-vz-data/staging/db-host"]
+      == ["SsmAtdVzDataStagingDbHost"]
+      and ts["Resources"]["CrashUpdateLocationFunction"]["Properties"]["Environment"]["Variables"]["PGSERVICE"]
+      == {"Ref": "SsmAtdVzDataStagingDbHost"})
+edit_settings(root, "staging", lambda s: s["environment"].pop("PGSERVICE"))
 edit_settings(root, "staging", lambda s: s["environment"].update(VZ_STAGE="production"))
 r = render_run("staging", root)
 check("VZ_STAGE cannot be set by the settings", r.returncode != 0 and "VZ_STAGE" in r.stderr, r.stderr)
