@@ -71,8 +71,8 @@ def uses_db(h, root=SRC):
 
 def handler_folders(root=SRC):
     h = os.path.join(root, "handlers")
-    return sorted(n for n in os.listdir(h) if os.path.isfile(os.path.join(h, n, "handler.c"))
-                  or os.path.isfile(os.path.join(h, n, "handler.conf")))
+    return sorted(n for n in os.listdir(h)
+                  if any(os.path.isfile(os.path.join(h, n, f)) for f in ("handler.c", "update.sql")))
 
 
 def deployed(stage, root=SRC):
@@ -146,6 +146,12 @@ def alarms(t):
 
 
 # --- 1. the templates ------------------------------------------------------------
+helped = subprocess.run([os.path.join(SRC, "deploy", "render"), "--help"], capture_output=True, text=True)
+check("render --help prints its usage and exits 0",
+      helped.returncode == 0 and "usage: deploy/render STAGE [--root DIR]" in helped.stdout, helped.stderr)
+check("a SQL-only handler folder (update.sql, no handler.c) is a handler folder",
+      "crash_update_jurisdiction" in handler_folders()
+      and not os.path.exists(os.path.join(SRC, "handlers", "crash_update_jurisdiction", "handler.c")))
 templates = {s: render(s) for s in STAGES}
 check("example is a pull-request-only handler", conf_mode(SRC, "example") == "pr")
 check("example opens no database connection", not uses_db("example"))
@@ -515,6 +521,10 @@ check("deploy = none: the staging endpoint refuses it",
       "crash_update_jurisdiction" not in json.dumps(render("staging", root)["Resources"]["EndpointFunction"]))
 check("deploy = none: not reconciled", "crash_update_jurisdiction" not in
       t7["Resources"]["ReconcileFunction"]["Properties"]["Environment"]["Variables"]["VZ_RECONCILE_HANDLERS"])
+with open(os.path.join(root, "handlers", "crash_update_jurisdiction", "handler.conf"), "a") as f:
+    f.write("database = no\n")
+r = render_run("pr_7", root)
+check("database = no is refused for a SQL-only handler", r.returncode != 0 and "SQL-only" in r.stderr, r.stderr)
 with open(os.path.join(root, "handlers", "crash_update_jurisdiction", "handler.conf"), "w") as f:
     f.write("deploy = sometimes\n")
 r = render_run("pr_7", root)

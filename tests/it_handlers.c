@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -199,6 +200,40 @@ static bool log_has(const char *needle)
     return found;
 }
 
+/* Lines of the log after byte `from` that contain `needle`; *last gets the last of them (malloc'd). */
+static int log_lines_with(size_t from, const char *needle, char **last)
+{
+    vz_log_flush();
+    char msg[256];
+    size_t len;
+    char *text = vz_read_file(log_path, 64u << 20, &len, msg, sizeof msg);
+    int count = 0;
+    *last = NULL;
+    for (char *line = text ? text + (from < len ? from : len) : NULL; line && *line;) {
+        char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) : strlen(line);
+        char saved = line[n];
+        line[n] = '\0';
+        if (strstr(line, needle)) {
+            count++;
+            free(*last);
+            *last = strdup(line);
+        }
+        line[n] = saved;
+        line = end ? end + 1 : NULL;
+    }
+    free(text);
+    return count;
+}
+
+/* Bytes in the log so far. */
+static size_t log_size(void)
+{
+    vz_log_flush();
+    struct stat st;
+    return stat(log_path, &st) == 0 ? (size_t)st.st_size : 0;
+}
+
 /* ---- branches: the shared server ------------------------------------------------------- */
 
 static const int all_crashes[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17};
@@ -374,6 +409,35 @@ static void test_keys_and_missing_rows(void **state)
     assert_true(log_has("\"level\":\"WARN\""));
 }
 
+/* A failed record is logged once: the runtime's outcome line, holding the handler, the
+ * messageId, the outcome and why (with the key), and no other line about it. */
+static void test_failure_logged_once(void **state)
+{
+    (void)state;
+    load_sample();
+    char *bodies[] = {hasura_body("crash_id", "424242"), hasura_body("crash_id", "\"4x2\""),
+                      hasura_body("crash_id", "1")};
+    bool failed[MAX_BATCH];
+    size_t from = log_size();
+    assert_int_equal(run_bodies(QUEUE("crash_update_jurisdiction"), bodies, 3, 0, failed), 2);
+    assert_true(failed[0] && failed[1] && !failed[2]);
+    char *line = NULL;
+    assert_int_equal(log_lines_with(from, "424242", &line), 1);
+    const char *l = line ? line : "";
+    assert_non_null(strstr(l, "crash_id 424242 does not exist in atd_txdot_crashes"));
+    assert_non_null(strstr(l, "\"handler\":\"crash_update_jurisdiction\""));
+    assert_non_null(strstr(l, "\"outcome\":\"failed\""));
+    assert_non_null(strstr(l, "\"messageId\":\""));
+    free(line);
+    assert_int_equal(log_lines_with(from, "event.data.new.crash_id is a string", &line), 1);
+    assert_non_null(strstr(line ? line : "", "\"outcome\":\"failed\""));
+    free(line);
+    assert_int_equal(log_lines_with(from, "\"outcome\":\"failed\"", &line), 2);
+    free(line);
+    for (int i = 0; i < 3; i++)
+        free(bodies[i]);
+}
+
 /* A lookup that errors (here: a function that is gone) fails the record and keeps the good value. */
 static void test_failed_lookup_keeps_location(void **state)
 {
@@ -391,6 +455,7 @@ static void test_failed_lookup_keeps_location(void **state)
     assert_int_equal(rc, 1);
     assert_string_equal(location_of(1), "INT-1"); /* ...but a failed lookup never writes */
     assert_true(log_has("find_location_for_cr3_collision"));
+    assert_true(log_has("crash_id=1 (atd_txdot_crashes.location_id): ")); /* the failure names its key */
     /* Once the lookup works again, the retry writes the right value on the same connection. */
     assert_int_equal(run_crashes(QUEUE("crash_update_location"), one, 1, 0, failed), 0);
     assert_string_equal(location_of(1), "NULL");
@@ -672,7 +737,7 @@ int main(int argc, char **argv)
             cmocka_unit_test(test_noncr3_every_branch),     cmocka_unit_test(test_jurisdiction_every_branch),
             cmocka_unit_test(test_keys_and_missing_rows),   cmocka_unit_test(test_failed_lookup_keeps_location),
             cmocka_unit_test(test_batch_is_one_round_trip), cmocka_unit_test(test_sslmode_honoured),
-            cmocka_unit_test(test_password_never_logged),
+            cmocka_unit_test(test_password_never_logged),   cmocka_unit_test(test_failure_logged_once),
         };
         rc = cmocka_run_group_tests_name("handlers (shared PostGIS)", tests, setup_branches, NULL);
     } else if (strcmp(suite, "faults") == 0) {
