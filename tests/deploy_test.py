@@ -726,6 +726,10 @@ want = {k for k, v in templates["staging"]["Resources"].items() if v["Type"] == 
 check("... the change set updates every function with the password, and only those", modified == want,
       "%s vs %s" % (sorted(modified), sorted(want)))
 check("... and is executed", any(l.startswith("cloudformation execute-change-set") for l in calls()[n:]))
+v1 = hashlib.md5(json.dumps({"username": "vz_events", "password": PASSWORDS["staging"]}).encode()).hexdigest()[:8]
+v2 = hashlib.md5(json.dumps({"username": "vz_events", "password": "pw-staging-2-Zq"}).encode()).hexdigest()[:8]
+check("... it names the secret's new version (never its value)",
+      re.search(r"deploy: secret atd-vz-data/staging/vz-events-db: version %s-" % v2, out) is not None and v1 != v2, out)
 check("... the stack has the new value",
       stack_params("atd-vz-data-events-staging")["SecretAtdVzDataStagingVzEventsDbPassword"] == "pw-staging-2-Zq")
 put_secret("atd-vz-data/staging/vz-events-hasura", {"HASURA_EVENT_API": "hasura-key-staging-2"})
@@ -843,6 +847,10 @@ check("status shows its own alarms in ALARM, not pr_845's",
 for failing in ("describe-alarms", "get-queue-attributes", "get-event-source-mapping", "get-function-configuration"):
     rc, out = run("status", "pr_45", extra={"AWS_STANDIN_FAIL": failing})
     check("status stops on a failed %s, with the error" % failing, rc != 0 and "AccessDenied" in out, out)
+rc, out = run("status", "staging")
+check("status staging shows the webhook URL and the endpoint function",
+      rc == 0 and re.search(r"webhook URL \(the /events/ endpoint\): https://\S+\.lambda-url\.us-east-1\.on\.aws/events/", out)
+      and PREFIX + "endpoint_staging" in out, out)
 rc, out = run("status", "pr_99")
 check("status of a stage without a stack fails clearly", rc != 0 and "no stack" in out, out)
 rc, out = run("status", "prod")
