@@ -12,14 +12,15 @@ usage: deploy_test.py SOURCE_DIR
    stages only; and that nothing is resolved by dynamic reference.
 2. Settings variants (a copy of the tree): alarm email subscribers, --fix,
    a dynamic reference refused, handler.conf deploy = none / pr, name collisions.
-3. 40 generated handler folders render within every CloudFormation quota.
-4. scripts/deploy, destroy, status and logs against tests/aws-standin/aws, a
+   (40 generated handler folders within every CloudFormation quota:
+   deploy_quotas_test.py.)
+3. scripts/deploy, destroy, status and logs against tests/aws-standin/aws, a
    STAND-IN for the AWS CLI (the AWS control plane cannot run here) that records
    the calls: create-or-update by change set; an unchanged redeploy is an empty
    change set; a rotated secret changes exactly the functions that use it; the
    ROLLBACK_COMPLETE recovery; --dry-run; the webhook URL and header values
    printed; destroy of pr_45 deletes exactly its stack; status and logs only read.
-5. scripts/new-handler's name rules.
+4. scripts/new-handler's name rules.
 """
 import fnmatch
 import hashlib
@@ -544,63 +545,7 @@ r = render_run("pr_7", root)
 check("a folder with a reserved name is refused", r.returncode != 0 and "reserved" in r.stderr, r.stderr)
 shutil.rmtree(root)
 
-# --- 3. 40 handlers within every CloudFormation quota -----------------------------------
-# Quotas (docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html):
-# 500 resources, 60 dynamic references, 200 outputs, 200 parameters, template body 51,200 bytes
-# inline or 1 MB from S3 (scripts/deploy always passes it from S3).
-root = tree_copy()
-shutil.rmtree(os.path.join(root, "handlers"))
-for i in range(40):
-    name = ("h%02d_" % i + "x" * 40)[:34]  # the longest name new-handler accepts
-    d = os.path.join(root, "handlers", name)
-    os.makedirs(d)
-    with open(os.path.join(d, "handler.c"), "w") as f:
-        f.write("/* generated */\n" + ("VZ_HANDLER(x) = {.rowsync = &rule};\n" if i % 2 else ""))
-figures = []
-for stage in ("pr_9999999", "staging", "production"):
-    t = render(stage, root)
-    body = json.dumps(t, separators=(",", ":"))
-    rendered = render_run(stage, root).stdout
-    n_res, n_out, n_par = len(t["Resources"]), len(t["Outputs"]), len(t["Parameters"])
-    n_dyn = len(re.findall(r"\{\{resolve:", rendered))
-    figures.append("%s: %d resources, %d outputs, %d parameters, %d dynamic references, %d bytes (%d compact)"
-                   % (stage, n_res, n_out, n_par, n_dyn, len(rendered.encode()), len(body.encode())))
-    check("40 handlers, %s: 40 handler functions" % stage,
-          len([f for f in of_type(t, "AWS::Lambda::Function").values() if f["Properties"]["Handler"].startswith("h")]) == 40)
-    check("40 handlers, %s: resources %d <= 500" % (stage, n_res), n_res <= 500)
-    check("40 handlers, %s: dynamic references %d <= 60" % (stage, n_dyn), n_dyn <= 60)
-    check("40 handlers, %s: outputs %d <= 200" % (stage, n_out), n_out <= 200)
-    check("40 handlers, %s: parameters %d <= 200" % (stage, n_par), n_par <= 200)
-    check("40 handlers, %s: the template as uploaded, %d bytes <= 1 MB" % (stage, len(rendered.encode())),
-          len(rendered.encode()) <= 1024 * 1024)
-    check("40 handlers, %s: function names <= 64 characters" % stage,
-          all(len(f["Properties"]["FunctionName"]) <= 64 for f in of_type(t, "AWS::Lambda::Function").values()))
-    check("40 handlers, %s: queue names <= 80 characters" % stage,
-          all(len(q["Properties"]["QueueName"]) <= 80 for q in of_type(t, "AWS::SQS::Queue").values()))
-    check("40 handlers, %s: alarm names <= 255 characters" % stage, all(len(n) <= 255 for n in alarms(t)))
-    check("40 handlers, %s: description <= 1024 bytes" % stage, len(t["Description"].encode()) <= 1024)
-    # Lambda allows 4 KB of environment (keys and values); a parameter's value is counted as 256 bytes.
-    env_bytes = max(sum(len(k) + (len(v) if isinstance(v, str) else 256)
-                        for k, v in f["Properties"]["Environment"]["Variables"].items())
-                    for f in of_type(t, "AWS::Lambda::Function").values())
-    figures[-1] += ", largest environment %d bytes" % env_bytes
-    check("40 handlers, %s: every function's environment within Lambda's 4 KB (%d bytes)" % (stage, env_bytes),
-          env_bytes <= 4096)
-    if stage != "pr_9999999":
-        est = statements(t, "EndpointRole")
-        check("40 handlers, %s: the endpoint policy does not grow with the handlers (%d bytes)"
-              % (stage, len(json.dumps(est))), len(json.dumps(est)) < 2048)
-print("quota figures with 40 handlers of 34 characters:\n  " + "\n  ".join(figures))
-for i in range(40, 70):
-    d = os.path.join(root, "handlers", ("h%02d_" % i + "x" * 40)[:34])
-    os.makedirs(d)
-    open(os.path.join(d, "handler.c"), "w").write("/* generated */\n")
-r = render_run("staging", root)
-check("70 handlers of 34 characters: render refuses the endpoint's environment over Lambda's 4 KB, by name",
-      r.returncode != 0 and "atd-vz-data-events-endpoint_staging" in r.stderr and "4096" in r.stderr, r.stderr)
-shutil.rmtree(root)
-
-# --- 4. the scripts, against the AWS CLI stand-in --------------------------------------
+# --- 3. the scripts, against the AWS CLI stand-in --------------------------------------
 tmp = tempfile.mkdtemp()
 aws_dir = os.path.join(tmp, "aws")
 env = dict(os.environ, PATH=os.path.join(SRC, "tests", "aws-standin") + ":" + os.environ["PATH"],
@@ -919,7 +864,7 @@ check("destroy refuses a stack tagged for another stage", rc != 0 and
       not any(l.startswith("cloudformation delete-stack") for l in calls()[n:]), out)
 shutil.rmtree(tmp)
 
-# --- 5. scripts/new-handler's name rules -------------------------------------------------
+# --- 4. scripts/new-handler's name rules -------------------------------------------------
 root = tree_copy()
 subprocess.run(["git", "init", "-q", root], check=True)
 
