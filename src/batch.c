@@ -31,8 +31,10 @@ vz_status vz_batch_options_from_env(vz_batch_options *opts, vz_error *err)
     opts->fallback = NULL;
     opts->deadline_margin_ms = VZ_DEFAULT_DEADLINE_MARGIN_MS;
     const char *h = getenv("_HANDLER");
-    /* "reconcile" is the scheduled function (reconcile.h), never a handler: no fallback. */
-    if (h && *h && strcmp(h, "bootstrap") != 0 && strcmp(h, "reconcile") != 0) {
+    /* "endpoint" (the /events/ function's Handler field) dispatches like "bootstrap": HTTP events go to
+     * the endpoint whatever the handler, and no queue consumer is implied.  "reconcile" is the scheduled
+     * function (reconcile.h), never a handler: no fallback either. */
+    if (h && *h && strcmp(h, "bootstrap") != 0 && strcmp(h, "endpoint") != 0 && strcmp(h, "reconcile") != 0) {
         opts->fallback = vz_registry_find(h);
         if (!opts->fallback) {
             vz_error_set(err, "Runtime.HandlerNotFound",
