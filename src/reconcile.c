@@ -448,7 +448,13 @@ vz_status vz_reconcile_invoke(const vz_context *ctx, char **response, vz_error *
     vz_status st = VZ_OK;
     vz_reconcile_summary *sum = malloc(sizeof *sum);
     for (size_t i = 0; sum && i < n && st == VZ_OK; i++) {
-        st = vz_reconcile_run(list[i], &opts, ctx, sum, err);
+        /* Each handler gets an equal share of the time left, so that a large first table cannot
+         * starve the others; what one leaves unused goes to those after it. */
+        vz_context hctx = *ctx;
+        int64_t left = vz_context_remaining_ms(ctx);
+        if (left != INT64_MAX)
+            hctx.deadline_ms = vz_now_ms() + left / (int64_t)(n - i);
+        st = vz_reconcile_run(list[i], &opts, &hctx, sum, err);
         complete = complete && sum->complete;
         cJSON *one = vz_reconcile_summary_json(sum);
         if (one)

@@ -16,7 +16,8 @@
 #   kill      a --fix run over 20,000 generated crashes with PostgreSQL SIGKILLed part-way: the run
 #             stops with a summary and status 1, no row is half-written (a moved crash sits on its
 #             service road's centroid), every row it logged as written is in the database, and a
-#             rerun finishes the job (then a report finds no drift).
+#             rerun finishes the job (then a report finds no drift).  Then the scheduled function
+#             with a 4 s timeout: answered in time, each handler scanned its share, incomplete.
 SCENARIO=${1:?usage: reconcile_test.sh branches|kill VZ_EVENTS VZ_EMULATOR SOURCE_DIR}
 VZ=$2
 EMU=$3
@@ -323,6 +324,24 @@ scenario_kill() {
     check "kill: the rerun fixed what was left" jqt run2 '.fixed > 0'
     rec run3 crash_update_location
     check "kill: afterwards no drift" jqt run3 '.complete and .drift == 0'
+
+    # -- the scheduled function with too little time for its tables: it answers before its
+    # deadline, every handler got a share of the time, and the summary says the run is incomplete.
+    printf '{"source":"aws.events","detail-type":"Scheduled Event","detail":{}}' >"$tmp/scheduled.json"
+    _HANDLER=reconcile VZ_RECONCILE_HANDLERS=crash_update_location,crash_update_jurisdiction \
+        "$EMU" --port 0 --port-file "$tmp/ports" --timeout 4 -- "$VZ" >"$tmp/emu.log" 2>&1 &
+    EMU_PID=$!
+    for _ in $(seq 400); do [ -s "$tmp/ports" ] && break; sleep 0.05; done
+    local port
+    read -r port _ <"$tmp/ports"
+    curl -s --noproxy '*' --max-time 60 -o "$tmp/short.json" -D "$tmp/short.hdr" -d @"$tmp/scheduled.json" \
+        "http://127.0.0.1:$port/2015-03-31/functions/function/invocations"
+    kill -TERM "$EMU_PID"
+    wait "$EMU_PID"
+    EMU_PID=
+    check "short deadline: answered, no function error" bash -c "! grep -qi '^X-Amz-Function-Error' '$tmp/short.hdr'"
+    check "short deadline: incomplete, each handler scanned a share" \
+        jq -e '(.complete | not) and ([.handlers[] | (.complete | not) and .scanned > 0 and (.stopped | test("deadline"))] | all)' "$tmp/short.json" >/dev/null
 }
 
 case "$SCENARIO" in
