@@ -112,7 +112,12 @@ static void count_branch(vz_reconcile_summary *sum, const char *branch)
 static void note(vz_reconcile_summary *sum, int32_t key, const vz_rowsync_outcome *o, bool fix)
 {
     sum->scanned++;
-    sum->last_key = key;
+    /* lastKey is where a rerun may resume (--after) without skipping anything: it stops before the
+     * first row that failed. */
+    if (o->status != VZ_OK && o->status != VZ_ENOTFOUND)
+        sum->resume_fixed = true;
+    if (!sum->resume_fixed)
+        sum->last_key = key;
     if (o->status == VZ_ENOTFOUND) {
         sum->vanished++;
         return;

@@ -74,7 +74,8 @@ typedef struct vz_reconcile_summary {
     size_t nbranches;
     vz_reconcile_sample sample[VZ_RECONCILE_SAMPLE];
     size_t nsample;
-    int64_t last_key; /* the last key scanned; -1 for none (resume with --after) */
+    int64_t last_key;  /* every row up to this key was handled (resume with --after); -1 for none */
+    bool resume_fixed; /* a row failed: last_key stays before it */
     double seconds;
     char first_error[512]; /* the first row failure's message, or "" */
 } vz_reconcile_summary;

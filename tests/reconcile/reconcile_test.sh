@@ -15,8 +15,9 @@
 #             against the EMF specification (tests/emf_check.py).
 #   kill      a --fix run over 20,000 generated crashes with PostgreSQL SIGKILLed part-way: the run
 #             stops with a summary and status 1, no row is half-written (a moved crash sits on its
-#             service road's centroid), every row it logged as written is in the database, and a
-#             rerun finishes the job (then a report finds no drift).  Then the scheduled function
+#             service road's centroid), every row it logged as written is in the database, a
+#             run resumed after its lastKey finishes the job (a whole rerun then fixes nothing more,
+#             and a report finds no drift).  Then the scheduled function
 #             with a 4 s timeout: answered in time, each handler scanned its share, incomplete.
 SCENARIO=${1:?usage: reconcile_test.sh branches|kill VZ_EVENTS VZ_EMULATOR SOURCE_DIR}
 VZ=$2
@@ -305,6 +306,8 @@ scenario_kill() {
     local rc=$?
     check "kill: the run stops with status 1" [ "$rc" = 1 ]
     check "kill: it ends with a summary, incomplete" jq -e '(.complete | not) and .stopped != null and .scanned < '"$total" "$tmp/run1.json"
+    # its lastKey (where --after resumes) is before every row it could not do
+    check "kill: lastKey is before the first failed row" jq -e '.failed > 0 and .lastKey != null' "$tmp/run1.json"
     "$SRC/scripts/db" start "$tmp/pg" >/dev/null 2>"$tmp/pg2.err" || { echo "FAIL: PostgreSQL did not restart" >&2; cat "$tmp/pg2.err" >&2; exit 1; }
     # nothing half-written: a crash whose coordinates changed was moved, in the same UPDATE, onto the
     # centroid of the service-road location it now has
@@ -319,9 +322,11 @@ scenario_kill() {
     grep '"wrote":true' "$tmp/run1.log" | jq -r '"\(.key) \(.new // "NULL")"' | sort >"$tmp/logged"
     q "SELECT crash_id || ' ' || coalesce(location_id, 'NULL') FROM atd_txdot_crashes" | sort >"$tmp/stored"
     check "kill: every logged write is stored" [ -z "$(comm -23 "$tmp/logged" "$tmp/stored")" ]
+    rec resumed crash_update_location --fix --batch 500 --after "$(jq .lastKey "$tmp/run1.json")"
+    check "kill: resuming after lastKey finishes the table" jqt resumed '.complete and .failed == 0 and .fixed > 0'
     rec run2 crash_update_location --fix --batch 500
     check "kill: the rerun finishes the job" jqt run2 '.complete and .failed == 0 and .scanned == '"$total"
-    check "kill: the rerun fixed what was left" jqt run2 '.fixed > 0'
+    check "kill: nothing was skipped by resuming: a whole rerun fixes nothing more" jqt run2 '.fixed == 0'
     rec run3 crash_update_location
     check "kill: afterwards no drift" jqt run3 '.complete and .drift == 0'
 
