@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# robust.sh -- vz-events where it was attacked (issue "robust"), with real servers: a throwaway
+# PostgreSQL + PostGIS (scripts/db), vz-emulator over HTTP, local-aws-sqs (scripts/sqs-server) and
+# small misbehaving HTTP peers (tests/robust/peer.py: a Runtime API that sends odd request ids or
+# deadlines, an SQS front that throttles, fails or drops connections).
+#
+# usage: robust.sh SCENARIO VZ_EMULATOR VZ_EVENTS VZ_EVENTS_TEST FIXTURES_DIR SOURCE_DIR
+#   db_replan   a warm runtime across a column type change and a dropped and recreated
+#               function: every record succeeds, prepared again once (SQLSTATE 0A000)
+#   db_url      malformed DATABASE_URLs with a real scram-sha-256 password: no log line holds
+#               the password or a piece of it; each says which part is wrong
+#   db_timeout  invoke --timeout-ms 3000000000: the report matches what was committed
+#   log_json    rows with NaN and Infinity coordinates: every log line is JSON
+#   request_id  request ids with a space, "../", 300 characters, a control character
+#   deadline    Lambda-Runtime-Deadline-Ms 5000 (not an epoch time): the records run
+#   sqs_retry   the endpoint's SendMessage throttled, failed (500) and dropped: retried
+#   esm_overrun an SQS peer answering 12 messages to a receive of 10: batches of 10 at most
+#   odd_ids     messageIds with a NUL or invalid UTF-8, trailing garbage, /admin/events
+here=$(cd "$(dirname "$0")" && pwd)
+SRC=$6
+# shellcheck source=../runtime/lib.sh
+. "$here/../runtime/lib.sh" "$1" "$2" "$3" "$4" "$5"
+PG_STARTED=
+SQS_STARTED=
+PEER_PID=
+cleanup_all() {
+    stop_emu
+    [ -n "$PEER_PID" ] && kill "$PEER_PID" 2>/dev/null
+    [ -n "$PG_STARTED" ] && "$SRC/scripts/db" stop "$tmp/pg" >/dev/null 2>&1
+    [ -n "$SQS_STARTED" ] && "$SRC/scripts/sqs-server" stop "$tmp/sqs" >/dev/null 2>&1
+    if [ -n "${VZ_TEST_LOG_DIR:-}" ] && [ -d "$tmp" ]; then
+        mkdir -p "$VZ_TEST_LOG_DIR/robust_$SCENARIO"
+        cp "$tmp"/*.log "$VZ_TEST_LOG_DIR/robust_$SCENARIO/" 2>/dev/null
+        [ -f "$tmp/pg/log" ] && cp "$tmp/pg/log" "$VZ_TEST_LOG_DIR/robust_$SCENARIO/postgres.log"
+    fi
+    rm -rf "$tmp"
+}
+trap cleanup_all EXIT
+
+start_pg() {
+    if ! "$SRC/scripts/db" start "$tmp/pg" >"$tmp/pg.env" 2>"$tmp/pg.err"; then
+        echo "FAIL: PostgreSQL did not start" >&2
+        cat "$tmp/pg.err" >&2
+        exit 1
+    fi
+    PG_STARTED=1
+    # shellcheck disable=SC1091
+    . "$tmp/pg.env"
+    export DATABASE_URL
+}
+q() { psql "$DATABASE_URL" -XAtq -c "$1"; }
+location() { q "SELECT coalesce(location_id, 'NULL') FROM atd_txdot_crashes WHERE crash_id = $1"; }
+# hasura_events NAME QUEUE KEY...: an SQS event with one Hasura UPDATE payload per key
+hasura_events() {
+    local n=$1 qn=$2
+    shift 2
+    local bodies=() k
+    for k in "$@"; do
+        bodies+=("{\"event\":{\"op\":\"UPDATE\",\"data\":{\"old\":{\"crash_id\":$k},\"new\":{\"crash_id\":$k}}},\"id\":\"robust-$k\"}")
+    done
+    event "$n" "$qn" "${bodies[@]}"
+}
+no_failures() { jq_true "$1" '.batchItemFailures == []'; }
+# every line of FILE is a JSON object (strict JSON: no NaN or Infinity, which jq would take)
+all_json() { [ -s "$1" ] && python3 -c '
+import json, sys
+def bad(c): raise ValueError(c)
+for line in open(sys.argv[1], encoding="utf-8"):
+    if not isinstance(json.loads(line, parse_constant=bad), dict): sys.exit(1)
+' "$1" 2>/dev/null; }
+
+scenario_db_replan() {
+    start_pg
+    export AWS_LAMBDA_LOG_FORMAT=JSON
+    hasura_events ev crash_update_location_test 1 2 5
+    start_emu -- "$VZ"
+    invoke a -d @"$tmp/ev.json"
+    check "warm: first batch succeeds" no_failures a
+    q "ALTER TABLE atd_txdot_crashes ALTER COLUMN location_id TYPE varchar(100)"
+    q "UPDATE atd_txdot_crashes SET location_id = NULL WHERE crash_id IN (1, 5)"
+    invoke b -d @"$tmp/ev.json"
+    check "after a column type change: every record succeeds" no_failures b
+    check "after a column type change: the rows are written" test "$(location 1),$(location 5)" = "INT-1,SVRD-A-E1"
+    check "the stale statement was prepared again, once" log_count_is 'stale prepared statement' 1
+    check "the cause is named (0A000)" log_has 'SQLSTATE 0A000'
+    invoke c -d @"$tmp/ev.json"
+    check "the next invocation needs no retry" bash -c "no=\$(grep -c 'stale prepared statement' '$tmp/emu.log'); [ \"\$no\" -eq 1 ]"
+    check "the next invocation succeeds" no_failures c
+    # The function the statement calls dropped and recreated, returning another type.
+    q "ALTER FUNCTION find_location_for_cr3_collision(integer) RENAME TO find_location_for_cr3_collision_v1"
+    q "CREATE FUNCTION find_location_for_cr3_collision(id integer) RETURNS TABLE (location_id text) LANGUAGE sql STABLE AS \$\$ SELECT location_id::text FROM find_location_for_cr3_collision_v1(id) \$\$"
+    q "UPDATE atd_txdot_crashes SET location_id = NULL WHERE crash_id IN (1, 5)"
+    invoke d -d @"$tmp/ev.json"
+    check "after a recreated function: every record succeeds" no_failures d
+    check "after a recreated function: the rows are written" test "$(location 1),$(location 5)" = "INT-1,SVRD-A-E1"
+    q "DROP FUNCTION find_location_for_cr3_collision(integer)"
+    invoke e -d @"$tmp/ev.json"
+    check "while the function is missing: the records fail (nothing invented)" jq_true e '.batchItemFailures | length == 3'
+    q "ALTER FUNCTION find_location_for_cr3_collision_v1(integer) RENAME TO find_location_for_cr3_collision"
+    q "UPDATE atd_txdot_crashes SET location_id = NULL WHERE crash_id IN (1, 5)"
+    invoke f -d @"$tmp/ev.json"
+    check "after the function is back: every record succeeds" no_failures f
+    check "after the function is back: the rows are written" test "$(location 1),$(location 5)" = "INT-1,SVRD-A-E1"
+    check "one runtime served every invocation" starts_are 1
+    check "every log line is JSON" all_json "$tmp/emu.log"
+}
+
+# A role with a real password (scram-sha-256 on loopback, not trust), and the malformed forms.
+scenario_db_url() {
+    start_pg
+    local pw port
+    pw=Pw9x$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+    [ -n "${VZ_TEST_LOG_DIR:-}" ] && mkdir -p "$VZ_TEST_LOG_DIR" && echo "$pw" >>"$VZ_TEST_LOG_DIR/.secrets"
+    port=$(sed -E 's/.*:([0-9]+)\/.*/\1/' <<<"$DATABASE_URL")
+    q "SET password_encryption = 'scram-sha-256'; CREATE ROLE vz_pw LOGIN PASSWORD '$pw'; GRANT ALL ON ALL TABLES IN SCHEMA public TO vz_pw"
+    local hba
+    hba=$(q "SHOW hba_file")
+    { echo "host all vz_pw 127.0.0.1/32 scram-sha-256"; cat "$hba"; } >"$tmp/hba" && cat "$tmp/hba" >"$hba"
+    q "SELECT pg_reload_conf()" >/dev/null
+    check "the role needs its password (scram-sha-256)" bash -c "! PGPASSWORD=wrong psql 'postgresql://vz_pw@127.0.0.1:$port/vz?sslmode=disable' -XAtqc 'SELECT 1' 2>/dev/null"
+    check "the role connects with it" test "$(psql "postgresql://vz_pw:$pw@127.0.0.1:$port/vz?sslmode=disable" -XAtqc "SELECT current_user")" = vz_pw
+    hasura_events ev crash_update_location_test 1 2
+    local good="postgresql://vz_pw:$pw@127.0.0.1:$port/vz?sslmode=disable"
+    DATABASE_URL=$good AWS_LAMBDA_LOG_FORMAT=JSON "$VZ" invoke "$tmp/ev.json" >"$tmp/good.out" 2>"$tmp/good.log"
+    check "well-formed URL: the batch succeeds" no_failures good.out
+    local name url want
+    while IFS='|' read -r name url want; do
+        DATABASE_URL=$url AWS_LAMBDA_LOG_FORMAT=JSON "$VZ" invoke "$tmp/ev.json" >"$tmp/$name.out" 2>"$tmp/$name.log"
+        check "$name: both records fail" jq_true "$name.out" '.batchItemFailures | length == 2'
+        check "$name: the log says which part is wrong" grep -qF -- "$want" "$tmp/$name.log"
+        check "$name: no piece of the password is in a log line" bash -c "! grep -qF -e '${pw:0:8}' -e '${pw:8}' -e '${pw:4:8}' -e '${pw:12}' '$tmp/$name.log'"
+        check "$name: every log line is JSON" all_json "$tmp/$name.log"
+    done <<EOT
+ipv6|postgresql://vz_pw:$pw@[::1:$port/vz|the host (an IPv6 address opened with '[' must be closed with ']') is malformed
+percent|postgresql://vz_pw:${pw:0:8}%zz${pw:8}@127.0.0.1:$port/vz|the password is malformed
+at|postgresql://vz_pw:${pw:0:8}@${pw:8}@127.0.0.1:$port/vz|unescaped '@' before its host
+query|postgresql://vz_pw@127.0.0.1:$port/vz?sslmode=disable&password=${pw:0:8}%zz${pw:8}|a query parameter's value is malformed
+badhost|postgresql://vz_pw:$pw@nohost.invalid:$port/vz|cannot connect to the database
+wrongpw|postgresql://vz_pw:${pw}x@127.0.0.1:$port/vz?sslmode=disable|password authentication failed
+EOT
+    cat "$tmp"/*.log >"$tmp/all.log"
+}
+
+scenario_db_timeout() {
+    start_pg
+    q "UPDATE atd_txdot_crashes SET location_id = NULL WHERE crash_id IN (1, 5, 9)"
+    hasura_events ev crash_update_location_test 1 2 5 9 10 11
+    "$VZ" invoke --timeout-ms 3000000000 "$tmp/ev.json" >"$tmp/t.out" 2>"$tmp/invoke.log"
+    check "a deadline 35 days ahead: every record reported succeeded" no_failures t.out
+    check "and every row was written" test "$(location 1),$(location 5),$(location 9)" = "INT-1,SVRD-A-E1,$(q "SELECT coalesce(location_id,'NULL') FROM atd_txdot_crashes WHERE crash_id = 9")"
+    check "no record said nothing was run" bash -c "! grep -qiE 'nothing was (run|written)|failed' '$tmp/invoke.log'"
+    check "six records logged succeeded" test "$(grep -c 'succeeded' "$tmp/invoke.log")" -ge 6
+}
+
+scenario_log_json() {
+    start_pg
+    export AWS_LAMBDA_LOG_FORMAT=JSON
+    q "UPDATE atd_txdot_crashes SET latitude_primary = 'NaN', longitude_primary = 'Infinity' WHERE crash_id = 2"
+    q "UPDATE atd_txdot_crashes SET latitude_primary = '-Infinity', longitude_primary = 'NaN' WHERE crash_id = 3"
+    hasura_events ev crash_update_location_test 1 2 3
+    "$VZ" invoke "$tmp/ev.json" >"$tmp/j.out" 2>"$tmp/invoke.log"
+    check "the batch is answered" jq_true j.out '.batchItemFailures | type == "array"'
+    check "every log line is JSON" all_json "$tmp/invoke.log"
+    check "NaN and Infinity are logged as strings" bash -c "jq -e -s 'map(select(.key == 2)) | .[0] | .oldLatitude == \"NaN\" and .oldLongitude == \"Infinity\"' '$tmp/invoke.log' >/dev/null"
+    check "-Infinity too" bash -c "jq -e -s 'map(select(.key == 3)) | .[0] | .oldLatitude == \"-Infinity\"' '$tmp/invoke.log' >/dev/null"
+    check "finite coordinates stay numbers" bash -c "jq -e -s 'map(select(.key == 1)) | .[0] | (.oldLatitude | type) == \"number\"' '$tmp/invoke.log' >/dev/null"
+}
+
+case "$SCENARIO" in
+db_replan | db_url | db_timeout | log_json) "scenario_$SCENARIO" ;;
+*)
+    echo "robust.sh: unknown scenario $SCENARIO" >&2
+    exit 2
+    ;;
+esac
+finish
