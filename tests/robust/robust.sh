@@ -26,14 +26,16 @@ PEER_PID=
 cleanup_all() {
     stop_emu
     [ -n "$PEER_PID" ] && kill "$PEER_PID" 2>/dev/null
+    [ -n "${RT_PID:-}" ] && kill "$RT_PID" 2>/dev/null
     [ -n "$PG_STARTED" ] && "$SRC/scripts/db" stop "$tmp/pg" >/dev/null 2>&1
     [ -n "$SQS_STARTED" ] && "$SRC/scripts/sqs-server" stop "$tmp/sqs" >/dev/null 2>&1
     if [ -n "${VZ_TEST_LOG_DIR:-}" ] && [ -d "$tmp" ]; then
         mkdir -p "$VZ_TEST_LOG_DIR/robust_$SCENARIO"
         cp "$tmp"/*.log "$VZ_TEST_LOG_DIR/robust_$SCENARIO/" 2>/dev/null
+        rm -f "$VZ_TEST_LOG_DIR/robust_$SCENARIO/peer.log" # what the peers saw: the bodies as sent
         [ -f "$tmp/pg/log" ] && cp "$tmp/pg/log" "$VZ_TEST_LOG_DIR/robust_$SCENARIO/postgres.log"
     fi
-    rm -rf "$tmp"
+    [ -n "${VZ_KEEP_TMP:-}" ] || rm -rf "$tmp"
 }
 trap cleanup_all EXIT
 
@@ -60,6 +62,7 @@ hasura_events() {
     done
     event "$n" "$qn" "${bodies[@]}"
 }
+BATCH_ANSWER='{"batchItemFailures":[{"itemIdentifier":"00000003-0000-4000-8000-000000000003"},{"itemIdentifier":"00000007-0000-4000-8000-000000000007"}]}'
 no_failures() { jq_true "$1" '.batchItemFailures == []'; }
 # every line of FILE is a JSON object (strict JSON: no NaN or Infinity, which jq would take)
 all_json() { [ -s "$1" ] && python3 -c '
@@ -166,8 +169,81 @@ scenario_log_json() {
     check "finite coordinates stay numbers" bash -c "jq -e -s 'map(select(.key == 1)) | .[0] | (.oldLatitude | type) == \"number\"' '$tmp/invoke.log' >/dev/null"
 }
 
+# start_peer MODE ARGS...: tests/robust/peer.py on a free port ($PEER_PORT), its log $tmp/peer.log
+start_peer() {
+    rm -f "$tmp/peer.port"
+    : >"$tmp/peer.log"
+    python3 -B "$here/peer.py" "$1" "$tmp/peer.port" "$tmp/peer.log" "${@:2}" 2>>"$tmp/peer.err" &
+    PEER_PID=$!
+    for _ in $(seq 200); do [ -s "$tmp/peer.port" ] && break; sleep 0.05; done
+    [ -s "$tmp/peer.port" ] || { echo "FAIL: peer.py $1 did not start" >&2; cat "$tmp/peer.err" >&2; exit 1; }
+    PEER_PORT=$(cat "$tmp/peer.port")
+}
+stop_peer() { [ -n "$PEER_PID" ] && kill "$PEER_PID" 2>/dev/null && wait "$PEER_PID" 2>/dev/null; PEER_PID=; }
+# run_runtime SPEC N: vz-events' loop against the peer Runtime API until it posted N answers
+RT_PID=
+run_runtime() {
+    start_peer runtime "$1"
+    AWS_LAMBDA_RUNTIME_API=127.0.0.1:$PEER_PORT VZ_RUNTIME_BACKOFF_MS=10 "$VZ" >>"$tmp/runtime.log" 2>&1 &
+    RT_PID=$!
+    for _ in $(seq 400); do
+        [ "$(grep -c '"method": "POST"' "$tmp/peer.log")" -ge "$2" ] && break
+        kill -0 "$RT_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    for _ in $(seq 100); do grep -q '"did": "hold"' "$tmp/peer.log" && break; kill -0 "$RT_PID" 2>/dev/null || break; sleep 0.05; done
+    RT_ALIVE=no
+    kill -0 "$RT_PID" 2>/dev/null && RT_ALIVE=yes
+    kill -TERM "$RT_PID" 2>/dev/null
+    wait "$RT_PID" 2>/dev/null
+    RT_PID=
+    stop_peer
+}
+posted_to() { jq -s -e --arg p "$1" 'any(.[]; .method == "POST" and .path == $p)' "$tmp/peer.log" >/dev/null; }
+posted_body() { jq -r --arg p "$1" 'select(.method == "POST" and .path == $p) | .body' "$tmp/peer.log"; }
+
+scenario_request_id() {
+    local long300 long2000
+    long300=$(printf 'a%.0s' $(seq 300))
+    long2000=$(printf 'b%.0s' $(seq 2000))
+    local dl=$(($(date +%s%3N) + 600000))
+    jq -n --arg b "$FX/sqs-batch.json" --arg l3 "$long300" --arg l2 "$long2000" --argjson dl "$dl" '[
+        {id: "abc def", deadline: $dl, body: $b},
+        {id: "../../runtime/init", deadline: $dl, body: $b},
+        {id: $l3, deadline: $dl, body: $b},
+        {id: "ctl\u0001id", deadline: $dl, body: $b},
+        {id: $l2, deadline: $dl, body: $b},
+        {id: "after-the-odd-ones", deadline: $dl, body: $b}]' >"$tmp/spec.json"
+    run_runtime "$tmp/spec.json" 4
+    check "an id with a space: answered under its percent-encoded path" posted_to /2018-06-01/runtime/invocation/abc%20def/response
+    check "an id with ../: answered under its own path" posted_to /2018-06-01/runtime/invocation/%2E%2E%2F%2E%2E%2Fruntime%2Finit/response
+    check "an id with ../: nothing posted to /runtime/init/error" bash -c "! grep -q 'init/error' '$tmp/peer.log'"
+    check "an id of 300 characters: answered under all of it" posted_to "/2018-06-01/runtime/invocation/$long300/response"
+    check "the answers are the batch's" test "$(posted_body /2018-06-01/runtime/invocation/abc%20def/response)" = "$BATCH_ANSWER"
+    check "a control character: refused with one clear line" test "$(grep -c 'Lambda-Runtime-Aws-Request-Id (6 bytes) cannot be answered: it holds a control character' "$tmp/runtime.log")" -eq 1
+    check "2000 characters: refused with one clear line" test "$(grep -c 'Lambda-Runtime-Aws-Request-Id (2000 bytes) cannot be answered: it is longer than 1024 characters' "$tmp/runtime.log")" -eq 1
+    check "the refused ids are not in the log" bash -c "! grep -q '$long2000' '$tmp/runtime.log'"
+    check "nothing posted for the refused ones" test "$(grep -c '"method": "POST"' "$tmp/peer.log")" -eq 4
+    check "the next invocation is answered" posted_to /2018-06-01/runtime/invocation/after-the-odd-ones/response
+    check "the runtime kept running" test "$RT_ALIVE" = yes
+}
+
+scenario_deadline() {
+    local later=$(($(date +%s%3N) + 3600000))
+    jq -n --arg b "$FX/sqs-batch.json" --argjson later "$later" '[
+        {id: "dl-5000-a", deadline: 5000, body: $b},
+        {id: "dl-5000-b", deadline: 5000, body: $b},
+        {id: "dl-an-hour", deadline: $later, body: $b}]' >"$tmp/spec.json"
+    run_runtime "$tmp/spec.json" 3
+    check "deadline 5000: the records run (only 3 and 7 fail)" test "$(posted_body /2018-06-01/runtime/invocation/dl-5000-a/response)" = "$BATCH_ANSWER"
+    check "deadline 5000, again: the records run" test "$(posted_body /2018-06-01/runtime/invocation/dl-5000-b/response)" = "$BATCH_ANSWER"
+    check "an hour ahead: the records run" test "$(posted_body /2018-06-01/runtime/invocation/dl-an-hour/response)" = "$BATCH_ANSWER"
+    check "the implausible deadline is logged once" test "$(grep -c 'is not a plausible epoch time' "$tmp/runtime.log")" -eq 1
+    check "no record reported not started" bash -c "! grep -q 'not started' '$tmp/runtime.log'"
+}
+
 case "$SCENARIO" in
-db_replan | db_url | db_timeout | log_json) "scenario_$SCENARIO" ;;
+db_replan | db_url | db_timeout | log_json | request_id | deadline) "scenario_$SCENARIO" ;;
 *)
     echo "robust.sh: unknown scenario $SCENARIO" >&2
     exit 2
