@@ -242,8 +242,68 @@ scenario_deadline() {
     check "no record reported not started" bash -c "! grep -q 'not started' '$tmp/runtime.log'"
 }
 
+start_sqs() { # start_sqs QUEUE...: the real local SQS server; its env exported
+    if ! "$SRC/scripts/sqs-server" start "$tmp/sqs" "$@" >"$tmp/sqs.env" 2>"$tmp/sqs.err"; then
+        echo "FAIL: local-aws-sqs did not start" >&2
+        cat "$tmp/sqs.err" >&2
+        exit 1
+    fi
+    SQS_STARTED=1
+    set -a
+    # shellcheck disable=SC1091
+    . "$tmp/sqs.env"
+    set +a
+}
+queued_count() { # queued_count QUEUE: messages in the real queue, visible, delayed or in flight
+    curl -s --noproxy '*' --aws-sigv4 "aws:amz:$AWS_REGION:sqs" -u "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+        -H 'Content-Type: application/x-amz-json-1.0' -H 'X-Amz-Target: AmazonSQS.GetQueueAttributes' \
+        -d "{\"QueueUrl\":\"$AWS_ENDPOINT_URL_SQS/000000000000/$1\",\"AttributeNames\":[\"All\"]}" "$AWS_ENDPOINT_URL_SQS/" |
+        jq '.Attributes | (.ApproximateNumberOfMessages | tonumber) + (.ApproximateNumberOfMessagesDelayed | tonumber) + (.ApproximateNumberOfMessagesNotVisible | tonumber)'
+}
+
+# The endpoint's SendMessage through a front that throttles, fails and drops, then the real server.
+scenario_sqs_retry() {
+    local qn=atd-vz-data-events-crash_update_location_test key
+    start_sqs "$qn"
+    key=retry-key-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+    [ -n "${VZ_TEST_LOG_DIR:-}" ] && mkdir -p "$VZ_TEST_LOG_DIR" && echo "$key" >>"$VZ_TEST_LOG_DIR/.secrets"
+    # requests: 1 GetQueueUrl, 2 SendMessage (p1); p2: throttle, 500, pass; p3: drop, drop, 503, pass
+    # (curl itself repeats a request once when a kept-alive connection dies before any answer, so
+    # the first drop is invisible, the second one is a failed attempt); p4: throttled three times;
+    # p5: pass
+    start_peer sqs-front "$AWS_ENDPOINT_URL_SQS" pass,pass,throttle,500,pass,drop,drop,503,pass,throttle,throttle,throttle
+    rm -f "$tmp/url.port"
+    start_emu --timeout 10 --url-port 0 --url-port-file "$tmp/url.port" -- \
+        env HASURA_EVENT_API="$key" AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$PEER_PORT" "$VZ"
+    for _ in $(seq 100); do [ -s "$tmp/url.port" ] && break; sleep 0.05; done
+    local url=http://127.0.0.1:$(cat "$tmp/url.port")/events/ i
+    for i in 1 2 3 4 5; do
+        curl -s --noproxy '*' --max-time 30 -o "$tmp/p$i" -w '%{http_code}' -H "HASURA_EVENT_API: $key" \
+            -H 'HASURA_EVENT_NAME: crash_update_location_test' -H 'Content-Type: application/json' \
+            -d "{\"event\":{\"op\":\"UPDATE\",\"data\":{\"new\":{\"crash_id\":$i}}},\"id\":\"retry-$i\"}" "$url" >"$tmp/p$i.code"
+    done
+    check "no fault: 200" code_is p1 200
+    check "throttled, then 500: queued on the third attempt" code_is p2 200
+    check "dropped, then 503: queued on the third attempt" code_is p3 200
+    check "the attempts waited with backoff" log_has 'attempt 2 in [0-9]+ ms \([0-9]+ ms left\)'
+
+    check "throttled three times: 503" code_is p4 503
+    check "throttled three times: the reason names the throttling" jq_true p4 '.message == "Unable to queue update request: the queue service refused the message (ThrottlingException)"'
+    check "after that: 200" code_is p5 200
+    check "the front saw every attempt (1 + 3 + 4 + 3 + 1 SendMessage)" test "$(grep -c '"target": "AmazonSQS.SendMessage"' "$tmp/peer.log")" -eq 12
+    check "every attempt was signed" bash -c "! grep -q '\"signed\": false' '$tmp/peer.log'"
+    check "each failed attempt logged" test "$(log_count 'SQS SendMessage for [a-z_-]+: attempt [12] of 3 failed')" -eq 6
+    check "the last one says why it stopped" log_has 'attempt 3 of 3 failed \(ThrottlingException, HTTP 400\).*not retrying: no attempts left'
+    check "a drop is logged as a transport failure" log_has 'attempt 1 of 3 failed \(SQS.Transport, HTTP 0\)'
+    check "exactly the 200s are in the queue" test "$(queued_count "$qn")" -eq 4
+    check "the key is in no log line" bash -c "! grep -qF '$key' '$tmp/emu.log'"
+    check "the secret key is in no log line" bash -c "! grep -qF '$AWS_SECRET_ACCESS_KEY' '$tmp/emu.log'"
+    check "no body in the log" bash -c "! grep -q 'retry-[0-9]' '$tmp/emu.log'"
+    check "the runtime survived" starts_are 1
+}
+
 case "$SCENARIO" in
-db_replan | db_url | db_timeout | log_json | request_id | deadline) "scenario_$SCENARIO" ;;
+db_replan | db_url | db_timeout | log_json | request_id | deadline | sqs_retry) "scenario_$SCENARIO" ;;
 *)
     echo "robust.sh: unknown scenario $SCENARIO" >&2
     exit 2
