@@ -302,8 +302,22 @@ scenario_sqs_retry() {
     check "the runtime survived" starts_are 1
 }
 
+# vz-emulator's SQS mapping against a peer that answers 12 messages to a receive of at most 10.
+scenario_esm_overrun() {
+    start_peer sqs-overrun 12
+    export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=peer-key AWS_SECRET_ACCESS_KEY=peer-secret-not-real
+    export AWS_ENDPOINT_URL_SQS=http://127.0.0.1:$PEER_PORT
+    start_emu --sqs-queue atd-vz-data-events-example_test --sqs-wait 1 -- "$VZ"
+    check "the 12 messages are deleted after their invocations" wait_log 'SQS batch of 2 \([^)]*\): 2 deleted'
+    check "the first invocation had 10 records" log_has 'SQS batch of 10 \([^)]*\): 10 deleted'
+    check "no invocation had more than 10 records" bash -c "! grep -qE 'SQS batch of (1[1-9]|[2-9][0-9])' '$tmp/emu.log'"
+    check "the oversized answer is said once, with its size" test "$(log_count 'answered 12 messages for a batch of at most 10; invoking them in batches of 10')" -eq 1
+    check "every handle was deleted once" test "$(jq -s '[.[] | select(.target == "DeleteMessageBatch") | .handles[]] | sort | unique | length' "$tmp/peer.log")" -eq 12
+    check "the runtime served both" starts_are 1
+}
+
 case "$SCENARIO" in
-db_replan | db_url | db_timeout | log_json | request_id | deadline | sqs_retry) "scenario_$SCENARIO" ;;
+db_replan | db_url | db_timeout | log_json | request_id | deadline | sqs_retry | esm_overrun) "scenario_$SCENARIO" ;;
 *)
     echo "robust.sh: unknown scenario $SCENARIO" >&2
     exit 2
