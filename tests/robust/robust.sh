@@ -316,8 +316,60 @@ scenario_esm_overrun() {
     check "the runtime served both" starts_are 1
 }
 
+# Odd identifiers and paths: the answer is always JSON in valid UTF-8 naming exactly the failed
+# records, or the invocation fails as a whole when a messageId cannot be echoed exactly.
+scenario_odd_ids() {
+    python3 - "$tmp" <<'PY'
+import json, sys
+tmp = sys.argv[1]
+arn = "arn:aws:sqs:us-east-1:000000000000:atd-vz-data-events-example_test"
+def rec(mid, body):
+    return {"messageId": mid, "receiptHandle": "rh", "body": body, "attributes": {}, "messageAttributes": {},
+            "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": "us-east-1"}
+def write(name, records, raw=None):
+    with open(tmp + "/" + name, "wb") as f:
+        f.write(raw if raw is not None else json.dumps({"Records": records}).encode())
+write("nul.json", [rec("abc\u0000def", "{}"), rec("abc", "not json")])
+good = json.dumps({"Records": [rec("ok-1", "{}")]}).encode()
+write("badutf8.json", None, good.replace(b"ok-1", b"ok-\xff\xfe"))
+write("trailing.json", None, good + b' {"Records":[]}')
+write("mixed.json", [rec('quote"back\\slash', "not json"), rec("caf\u00e9-\U0001F697", "{}"),
+                     rec("caf\u00e9-\U0001F697-2", "not json"), rec("tab\there", "{}")])
+PY
+    start_emu -- env HASURA_EVENT_API=odd-key "$VZ"
+    local n
+    for n in nul badutf8 trailing; do
+        invoke "$n" --data-binary @"$tmp/$n.json"
+        check "$n: the invocation fails as a whole (Function.InvalidEvent)" error_type_is "$n" Function.InvalidEvent
+        check "$n: with X-Amz-Function-Error" header_is "$n" X-Amz-Function-Error Unhandled
+        check "$n: the error document is JSON in valid UTF-8" python3 -c 'import json,sys; json.loads(open(sys.argv[1],"rb").read().decode("utf-8"))' "$tmp/$n"
+    done
+    check "nul: says why" jq_true nul '.errorMessage | test("NUL character")'
+    check "badutf8: says why" jq_true badutf8 '.errorMessage | test("not valid UTF-8")'
+    check "trailing: says why" jq_true trailing '.errorMessage | test("bytes after its JSON value")'
+    invoke mixed --data-binary @"$tmp/mixed.json"
+    check "odd but valid ids: answered" succeeded mixed
+    check "odd but valid ids: exactly the failed ones, byte for byte" python3 -c '
+import json, sys
+got = json.loads(open(sys.argv[1], "rb").read().decode("utf-8"))
+sys.exit(got != {"batchItemFailures": [{"itemIdentifier": "quote\"back\\slash"}, {"itemIdentifier": "caf\u00e9-\U0001F697-2"}]})' "$tmp/mixed"
+    stop_emu
+    rm -f "$tmp/url.port"
+    start_emu --url-port 0 --url-port-file "$tmp/url.port" -- env HASURA_EVENT_API=odd-key "$VZ"
+    for _ in $(seq 100); do [ -s "$tmp/url.port" ] && break; sleep 0.05; done
+    local base=http://127.0.0.1:$(cat "$tmp/url.port") p code
+    for p in /admin/events /x/events/ /eventsx; do
+        code=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -H 'HASURA_EVENT_API: odd-key' -H 'HASURA_EVENT_NAME: example_test' -d '{}' "$base$p")
+        check "$p: 404" test "$code" = 404
+    done
+    for p in /events /events/; do
+        code=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -H 'HASURA_EVENT_API: odd-key' -H 'HASURA_EVENT_NAME: example_test' -d '{}' "$base$p")
+        check "$p: the endpoint (503: no queue service configured here)" test "$code" = 503
+    done
+}
+
 case "$SCENARIO" in
-db_replan | db_url | db_timeout | log_json | request_id | deadline | sqs_retry | esm_overrun) "scenario_$SCENARIO" ;;
+db_replan | db_url | db_timeout | log_json | request_id | deadline | sqs_retry | esm_overrun | odd_ids) "scenario_$SCENARIO" ;;
 *)
     echo "robust.sh: unknown scenario $SCENARIO" >&2
     exit 2
