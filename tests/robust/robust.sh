@@ -368,8 +368,45 @@ sys.exit(got != {"batchItemFailures": [{"itemIdentifier": "quote\"back\\slash"},
     done
 }
 
+# X-Amz-Client-Context through vz-emulator into the runtime: decoded from base64 as Lambda does,
+# a value that is not base64 refused.  The test handler logs the MD5 of what it received.
+scenario_client_context() {
+    export AWS_LAMBDA_LOG_LEVEL=DEBUG
+    event t trace_test '{}'
+    start_emu -- "$VZT"
+    local compact='{"client":{"installation_id":"i-1","app_title":"vz"},"custom":{"k":"v"},"env":{"locale":"en"}}'
+    local pretty
+    pretty=$(printf '%s' "$compact" | jq .)
+    md5_of() { printf '%s' "$1" | md5sum | cut -d' ' -f1; }
+    invoke a -d @"$tmp/t.json" -H "X-Amz-Client-Context: $(printf '%s' "$compact" | base64 -w0)"
+    check "base64 JSON: invoked" succeeded a
+    check "base64 JSON: the runtime got it decoded" wait_log "trace: client_context_md5=$(md5_of "$compact")"
+    invoke b -d @"$tmp/t.json" -H "X-Amz-Client-Context: $(printf '%s' "$pretty" | base64 -w0)"
+    check "pretty-printed JSON: invoked" succeeded b
+    check "pretty-printed JSON: the runtime got it on one line" test "$(log_count "trace: client_context_md5=$(md5_of "$compact")")" -eq 2
+    invoke c -d @"$tmp/t.json" -H "X-Amz-Client-Context: $(printf '%s' 'plain text' | base64 -w0)"
+    check "base64 text that is not JSON: passed on decoded" wait_log "trace: client_context_md5=$(md5_of 'plain text')"
+    local before
+    before=$(log_count 'trace: client_context_md5=')
+    invoke d -d @"$tmp/t.json" -H 'X-Amz-Client-Context: {"client":{"app_title":"vz"}}'
+    check "not base64: 400" code_is d 400
+    check "not base64: InvalidRequestContentException" error_type_is d InvalidRequestContentException
+    check "not base64: says so" jq_true d '.errorMessage == "X-Amz-Client-Context must be a valid base64 encoded string"'
+    invoke e -d @"$tmp/t.json" -H 'X-Amz-Client-Context: abc'
+    check "cut base64: 400" code_is e 400
+    invoke f -d @"$tmp/t.json" -H "X-Amz-Client-Context: $(printf 'a\r\nX-Injected: 1' | base64 -w0)"
+    check "decodes to a line break: 400 (it would break the Runtime API's header)" code_is f 400
+    invoke g -d @"$tmp/t.json" -H "X-Amz-Client-Context: $(head -c 2700 /dev/zero | tr '\0' a | base64 -w0)"
+    check "over 3583 characters: 400" code_is g 400
+    check "the refused ones never reached the runtime" test "$(log_count 'trace: client_context_md5=')" -eq "$before"
+    invoke h -d @"$tmp/t.json"
+    check "no client context: the runtime gets none" wait_log 'trace: client_context_md5=\(none\)'
+    check "the client context is never logged" bash -c "! grep -q installation_id '$tmp/emu.log'"
+    check "one runtime throughout" starts_are 1
+}
+
 case "$SCENARIO" in
-db_replan | db_url | db_timeout | log_json | request_id | deadline | sqs_retry | esm_overrun | odd_ids) "scenario_$SCENARIO" ;;
+db_replan | db_url | db_timeout | log_json | request_id | deadline | sqs_retry | esm_overrun | odd_ids | client_context) "scenario_$SCENARIO" ;;
 *)
     echo "robust.sh: unknown scenario $SCENARIO" >&2
     exit 2
