@@ -183,8 +183,11 @@ static void log_outcome(const slot *s)
         f.outcome = "skipped";
         vz_log(VZ_LOG_WARN, &f, "record %zu reported for retry: %s", s->item.record->index, s->item.error.message);
     } else {
+        /* The one line of a failed record: what failed and why (handlers put the key in the
+         * message).  A row that does not exist is the data's doing, not the system's: WARN. */
         f.outcome = "failed";
-        vz_log(VZ_LOG_ERROR, &f, "record %zu failed (%s): %s", s->item.record->index,
+        vz_log(s->item.status == VZ_ENOTFOUND && s->handler ? VZ_LOG_WARN : VZ_LOG_ERROR, &f,
+               "record %zu failed (%s): %s", s->item.record->index,
                s->item.error.type[0] ? s->item.error.type : vz_status_name(s->item.status), s->item.error.message);
     }
 }

@@ -11,13 +11,20 @@
  * once its WAL is written, whatever the server's or the role's default.  A
  * record reported succeeded has thus survived a crash of the database server;
  * and since the settings are in the segment, a failure to apply them skips
- * the record's work instead of running it under the server's defaults.  The answers are read back in the order sent
- * (`expect` below).  A transaction is done only when its Sync came back after a successful work statement; anything
- * else fails it.  When the connection breaks, the transactions without an answer are retried once on a new one (safe:
- * each is a recomputation that writes only what differs).  A statement whose prepared plan went stale on the server
- * (SQLSTATE 0A000, "cached plan must not change result type", after a migration changed a column's type; 26000, the
- * prepared statement is gone) is deallocated, prepared again and its records retried once, in the same invocation: a
- * warm runtime survives a migration instead of failing every record until Lambda recycles it. */
+ * the record's work instead of running it under the server's defaults.
+ *
+ * The answers are read back in the order sent (`expect` below).  A
+ * transaction is done only when its Sync came back after a successful work
+ * statement; anything else fails it.  When the connection breaks, the
+ * transactions without an answer are retried once on a new one (safe: each
+ * is a recomputation that writes only what differs).
+ *
+ * A statement whose prepared plan went stale on the server (SQLSTATE 0A000,
+ * "cached plan must not change result type", after a migration changed a
+ * column's type; 26000, the prepared statement is gone) is deallocated,
+ * prepared again and its records retried once, in the same invocation: a warm
+ * runtime survives a migration instead of failing every record until Lambda
+ * recycles it. */
 #include "vz/db.h"
 
 #include <errno.h>

@@ -35,8 +35,13 @@ int main(int argc, char **argv)
 {
     vz_log_configure_from_env();
     if (argc < 2) {
-        if (getenv("AWS_LAMBDA_RUNTIME_API"))
+        const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
+        if (api && *api)
             return vz_runtime_main();
+        fprintf(stderr,
+                "vz-events: AWS_LAMBDA_RUNTIME_API is %s, so there is no Lambda Runtime API to serve: Lambda "
+                "(or vz-emulator) sets it. To run events here, use a command below.\n\n",
+                api ? "empty" : "not set");
         usage(stderr);
         return 2;
     }

@@ -35,7 +35,8 @@ def render(stage, root=SRC):
 
 def handler_folders(root=SRC):
     h = os.path.join(root, "handlers")
-    return sorted(n for n in os.listdir(h) if os.path.isfile(os.path.join(h, n, "handler.c")))
+    return sorted(n for n in os.listdir(h)
+                  if any(os.path.isfile(os.path.join(h, n, f)) for f in ("handler.c", "update.sql")))
 
 
 def of_type(t, typ):
@@ -48,7 +49,12 @@ def settings(name):
 
 
 # --- 1. the template --------------------------------------------------------------
+helped = subprocess.run([os.path.join(SRC, "deploy", "render"), "--help"], capture_output=True, text=True)
+check("render --help prints its usage and exits 0",
+      helped.returncode == 0 and "usage: deploy/render STAGE [--root DIR]" in helped.stdout, helped.stderr)
 handlers = handler_folders()
+check("a SQL-only handler folder (update.sql, no handler.c) is a handler folder",
+      "crash_update_jurisdiction" in handlers)
 check("there are handler folders", len(handlers) > 0)
 templates = {s: render(s) for s in ("pr_45", "pr_845", "staging", "production")}
 for stage, t in templates.items():

@@ -9,8 +9,10 @@
  * and whose further columns the handler may add to its log line.  No row
  * means the key names no row: the record fails (it will reach the dead-letter
  * queue after its retries) and a warning is logged.  Any database error fails
- * the record and writes nothing.  Every record gets one log line with the
- * handler, key, old value, new value and whether it wrote.
+ * the record and writes nothing.  A record that succeeded gets one log line
+ * with the handler, key, old value, new value, whether it wrote and the branch;
+ * a failed one is logged once, by the runtime's outcome line, whose message
+ * (the item's error) names the key and says why.
  */
 #ifndef VZ_ROWSYNC_H
 #define VZ_ROWSYNC_H
