@@ -115,7 +115,8 @@ scenario_db_url() {
     pw=Pw9x$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
     [ -n "${VZ_TEST_LOG_DIR:-}" ] && mkdir -p "$VZ_TEST_LOG_DIR" && echo "$pw" >>"$VZ_TEST_LOG_DIR/.secrets"
     port=$(sed -E 's/.*:([0-9]+)\/.*/\1/' <<<"$DATABASE_URL")
-    q "SET password_encryption = 'scram-sha-256'; CREATE ROLE vz_pw LOGIN PASSWORD '$pw'; GRANT ALL ON ALL TABLES IN SCHEMA public TO vz_pw"
+    psql "$DATABASE_URL" -XAtq -v ON_ERROR_STOP=1 -f "$SRC/db/role.sql" >/dev/null # the handlers' least privilege
+    q "SET password_encryption = 'scram-sha-256'; CREATE ROLE vz_pw LOGIN PASSWORD '$pw' IN ROLE vz_events_handler"
     local hba
     hba=$(q "SHOW hba_file")
     { echo "host all vz_pw 127.0.0.1/32 scram-sha-256"; cat "$hba"; } >"$tmp/hba" && cat "$tmp/hba" >"$hba"
