@@ -406,8 +406,26 @@ scenario_client_context() {
     check "one runtime throughout" starts_are 1
 }
 
+# What a caller of vz-emulator's invoke API sees, row by row of docs/emulator.md's table.
+scenario_invoke_api() {
+    event t trace_test '{}'
+    start_emu -- "$VZT"
+    invoke a -d @"$tmp/t.json"
+    check "content type application/json" header_is a Content-Type application/json
+    check "X-Amzn-RequestId is a UUID" bash -c "[[ '$(header_of a X-Amzn-RequestId)' =~ ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\$ ]]"
+    check "X-Amz-Executed-Version \$LATEST" header_is a X-Amz-Executed-Version '$LATEST'
+    check "no trace header: one is made up (Sampled=0)" wait_log 'trace: env=Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0 '
+    invoke b -d @"$tmp/t.json" -H 'X-Amzn-Trace-Id: Root=1-5f84c7a9-0123456789abcdef01234567;Sampled=1'
+    check "a trace header is passed on as it is" wait_log 'trace: env=Root=1-5f84c7a9-0123456789abcdef01234567;Sampled=1 '
+    local base=http://127.0.0.1:$PORT/2015-03-31/functions
+    check "any one-segment function name is accepted" test "$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -d @"$tmp/t.json" "$base/my-function/invocations")" = 200
+    check "a path with two segments: 404" test "$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -d @"$tmp/t.json" "$base/a/b/invocations")" = 404
+    check "GET: 405" test "$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' "$base/function/invocations")" = 405
+    check "the runtime was started at launch, before any invocation" bash -c "head -5 '$tmp/emu.log' | grep -q 'started runtime pid'"
+}
+
 case "$SCENARIO" in
-db_replan | db_url | db_timeout | log_json | request_id | deadline | sqs_retry | esm_overrun | odd_ids | client_context) "scenario_$SCENARIO" ;;
+db_replan | db_url | db_timeout | log_json | request_id | deadline | sqs_retry | esm_overrun | odd_ids | client_context | invoke_api) "scenario_$SCENARIO" ;;
 *)
     echo "robust.sh: unknown scenario $SCENARIO" >&2
     exit 2
