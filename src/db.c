@@ -281,7 +281,9 @@ static void copy_row(run_state *rs, vz_db_txn *t, const PGresult *r)
         return;
     t->row = vz_arena_calloc(rs->ctx->arena, (size_t)t->ncols + 1, sizeof *t->row);
     if (!t->row) {
-        fail_txn(t, VZ_ENOMEM, "Runtime.OutOfMemory", "out of memory copying a database answer");
+        fail_txn(t, VZ_ENOMEM, "Runtime.OutOfMemory",
+                 "out of memory copying the database's answer; the transaction may have committed (a retry is safe: "
+                 "only what differs is written)");
         return;
     }
     for (int c = 0; c < t->ncols; c++)
@@ -549,8 +551,9 @@ static vz_status run_with_reconnect(run_state *rs, size_t n, long *todo, int64_t
         vz_db_close(); /* out of step or broken: never reuse it */
         if (st == VZ_ETIMEDOUT) {
             vz_error_set(err, "Runtime.DatabaseTimeout",
-                         "no answer from the database at %s before the invocation's deadline; "
-                         "the statement was cancelled and nothing is assumed written",
+                         "no answer from the database at %s before the invocation's deadline; the statement was "
+                         "cancelled, and whether it committed is unknown (a retry is safe: only what differs is "
+                         "written)",
                          where);
             break;
         }
