@@ -6,7 +6,8 @@ usage: peer.py MODE PORT_FILE LOG_FILE [ARGS...]
                       {"id", "deadline", "body"} with body a file name, id and deadline sent as
                       they are), then holds; POSTs are answered 202.
   sqs-front UPSTREAM FAULTS
-                      an HTTP front for a real SQS server: the first requests get the faults of
+                      an HTTP front for a real SQS server (one request per connection): the
+                      first requests get the faults of
                       FAULTS (comma-separated: throttle = 400 ThrottlingException, 500, 503,
                       drop = the connection closed without an answer), the others are forwarded
                       to UPSTREAM as they are (signature included).
@@ -49,6 +50,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(code)
         for k, v in headers:
             self.send_header(k, v)
+        if MODE == "sqs-front":
+            # One request per connection: a dropped one is then always a failed attempt, never
+            # repeated by curl itself (as it does when a kept-alive connection turns out dead).
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
