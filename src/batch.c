@@ -30,7 +30,9 @@ vz_status vz_batch_options_from_env(vz_batch_options *opts, vz_error *err)
     opts->fallback = NULL;
     opts->deadline_margin_ms = VZ_DEFAULT_DEADLINE_MARGIN_MS;
     const char *h = getenv("_HANDLER");
-    if (h && *h && strcmp(h, "bootstrap") != 0) {
+    /* "endpoint" (the /events/ function's Handler field) dispatches like "bootstrap": HTTP events go to
+     * the endpoint whatever the handler, and no queue consumer is implied. */
+    if (h && *h && strcmp(h, "bootstrap") != 0 && strcmp(h, "endpoint") != 0) {
         opts->fallback = vz_registry_find(h);
         if (!opts->fallback) {
             vz_error_set(err, "Runtime.HandlerNotFound",

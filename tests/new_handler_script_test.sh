@@ -19,6 +19,8 @@ for f in CMakeLists.txt cmake include src handlers scripts deploy bootstrap test
     cp -r "$src/$f" "$tree/"
 done
 rm -rf "$tree/handlers/hello_world" "$tree/handlers/sql_world"
+# Without git the "only ... were added" check below would pass on nothing.
+check "git is installed" command -v git
 (cd "$tree" && git init -q && git add -A && git -c user.name=test -c user.email=test@localhost commit -qm base) >/dev/null 2>&1
 
 check "a bad name is refused" bash -c '! "$1/scripts/new-handler" Hello-World 2>/dev/null' _ "$tree"
@@ -40,8 +42,9 @@ for f in handler.conf update.sql schema.sql README.md fixtures/update.json test.
     check "handlers/sql_world/$f written" test -s "$tree/handlers/sql_world/$f"
 done
 check "a SQL-only handler has no C" bash -c '! ls "$1"/handlers/sql_world/*.c 2>/dev/null' _ "$tree"
+check "the copy is a git repository" test -d "$tree/.git"
 check "only handlers/hello_world and handlers/sql_world were added" \
-    bash -c 'cd "$1" && test -z "$(git status --porcelain | grep -vE "^\?\? handlers/(hello|sql)_world/$")"' _ "$tree"
+    bash -c 'cd "$1" && s=$(git status --porcelain) && test -z "$(grep -vE "^\?\? handlers/(hello|sql)_world/$" <<<"$s")"' _ "$tree"
 
 cmake -S "$tree" -B "$tree/build" -DVZ_WERROR=ON >"$tmp/cmake.log" 2>&1 &&
     cmake --build "$tree/build" --target vz-events -j2 >>"$tmp/cmake.log" 2>&1
