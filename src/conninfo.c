@@ -134,7 +134,8 @@ static void replace_all(char *msg, const char *secret, size_t slen)
         return;
     size_t wlen = slen < 3 ? slen : 3;
     char *p = msg;
-    while ((p = strstr(p, secret)) != NULL) {
+    /* memmem: secret need not end where its slen bytes do (a password inside the URL) */
+    while ((p = memmem(p, strlen(p), secret, slen)) != NULL) {
         memset(p, '*', wlen);
         memmove(p + wlen, p + slen, strlen(p + slen) + 1);
         p += wlen;
