@@ -20,7 +20,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 SRC=$6
 # shellcheck source=../runtime/lib.sh
 . "$here/../runtime/lib.sh" "$1" "$2" "$3" "$4" "$5"
-PG_STARTED=
+# shellcheck source=../runtime/pg_lib.sh
+. "$here/../runtime/pg_lib.sh"
 SQS_STARTED=
 PEER_PID=
 cleanup_all() {
@@ -39,29 +40,6 @@ cleanup_all() {
 }
 trap cleanup_all EXIT
 
-start_pg() {
-    if ! "$SRC/scripts/db" start "$tmp/pg" >"$tmp/pg.env" 2>"$tmp/pg.err"; then
-        echo "FAIL: PostgreSQL did not start" >&2
-        cat "$tmp/pg.err" >&2
-        exit 1
-    fi
-    PG_STARTED=1
-    # shellcheck disable=SC1091
-    . "$tmp/pg.env"
-    export DATABASE_URL
-}
-q() { psql "$DATABASE_URL" -XAtq -c "$1"; }
-location() { q "SELECT coalesce(location_id, 'NULL') FROM atd_txdot_crashes WHERE crash_id = $1"; }
-# hasura_events NAME QUEUE KEY...: an SQS event with one Hasura UPDATE payload per key
-hasura_events() {
-    local n=$1 qn=$2
-    shift 2
-    local bodies=() k
-    for k in "$@"; do
-        bodies+=("{\"event\":{\"op\":\"UPDATE\",\"data\":{\"old\":{\"crash_id\":$k},\"new\":{\"crash_id\":$k}}},\"id\":\"robust-$k\"}")
-    done
-    event "$n" "$qn" "${bodies[@]}"
-}
 BATCH_ANSWER='{"batchItemFailures":[{"itemIdentifier":"00000003-0000-4000-8000-000000000003"},{"itemIdentifier":"00000007-0000-4000-8000-000000000007"}]}'
 no_failures() { jq_true "$1" '.batchItemFailures == []'; }
 # every line of FILE is a JSON object (strict JSON: no NaN or Infinity, which jq would take)
@@ -75,7 +53,7 @@ for line in open(sys.argv[1], encoding="utf-8"):
 scenario_db_replan() {
     start_pg
     export AWS_LAMBDA_LOG_FORMAT=JSON
-    hasura_events ev crash_update_location_test 1 2 5
+    hasura_events ev crash_update_location_test robust 1 2 5
     start_emu -- "$VZ"
     invoke a -d @"$tmp/ev.json"
     check "warm: first batch succeeds" no_failures a
@@ -123,7 +101,7 @@ scenario_db_url() {
     q "SELECT pg_reload_conf()" >/dev/null
     check "the role needs its password (scram-sha-256)" bash -c "! PGPASSWORD=wrong psql 'postgresql://vz_pw@127.0.0.1:$port/vz?sslmode=disable' -XAtqc 'SELECT 1' 2>/dev/null"
     check "the role connects with it" test "$(psql "postgresql://vz_pw:$pw@127.0.0.1:$port/vz?sslmode=disable" -XAtqc "SELECT current_user")" = vz_pw
-    hasura_events ev crash_update_location_test 1 2
+    hasura_events ev crash_update_location_test robust 1 2
     local good="postgresql://vz_pw:$pw@127.0.0.1:$port/vz?sslmode=disable"
     DATABASE_URL=$good AWS_LAMBDA_LOG_FORMAT=JSON "$VZ" invoke "$tmp/ev.json" >"$tmp/good.out" 2>"$tmp/good.log"
     check "well-formed URL: the batch succeeds" no_failures good.out
@@ -148,7 +126,7 @@ EOT
 scenario_db_timeout() {
     start_pg
     q "UPDATE atd_txdot_crashes SET location_id = NULL WHERE crash_id IN (1, 5, 9)"
-    hasura_events ev crash_update_location_test 1 2 5 9 10 11
+    hasura_events ev crash_update_location_test robust 1 2 5 9 10 11
     "$VZ" invoke --timeout-ms 3000000000 "$tmp/ev.json" >"$tmp/t.out" 2>"$tmp/invoke.log"
     check "a deadline 35 days ahead: every record reported succeeded" no_failures t.out
     check "and every row was written" test "$(location 1),$(location 5),$(location 9)" = "INT-1,SVRD-A-E1,$(q "SELECT coalesce(location_id,'NULL') FROM atd_txdot_crashes WHERE crash_id = 9")"
@@ -161,7 +139,7 @@ scenario_log_json() {
     export AWS_LAMBDA_LOG_FORMAT=JSON
     q "UPDATE atd_txdot_crashes SET latitude_primary = 'NaN', longitude_primary = 'Infinity' WHERE crash_id = 2"
     q "UPDATE atd_txdot_crashes SET latitude_primary = '-Infinity', longitude_primary = 'NaN' WHERE crash_id = 3"
-    hasura_events ev crash_update_location_test 1 2 3
+    hasura_events ev crash_update_location_test robust 1 2 3
     "$VZ" invoke "$tmp/ev.json" >"$tmp/j.out" 2>"$tmp/invoke.log"
     check "the batch is answered" jq_true j.out '.batchItemFailures | type == "array"'
     check "every log line is JSON" all_json "$tmp/invoke.log"
