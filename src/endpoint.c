@@ -25,6 +25,7 @@ static vz_sqs_client *client; /* long-lived, created on first use */
 typedef struct request {
     const char *method;   /* "POST", ... or NULL */
     const char *path;     /* raw path or NULL */
+    const char *stage;    /* requestContext.stage (API Gateway) or NULL */
     const cJSON *headers; /* object of header → string, any letter case */
     const char *body;     /* as sent in the event (maybe base64), or NULL */
     size_t body_len;
@@ -67,6 +68,7 @@ static void read_request(const cJSON *ev, request *rq)
         rq->path = str_item(ev, "path");
     if (!rq->path)
         rq->path = str_item(cJSON_GetObjectItemCaseSensitive(rc, "http"), "path");
+    rq->stage = str_item(rc, "stage");
     rq->headers = cJSON_GetObjectItemCaseSensitive(ev, "headers");
     const cJSON *body = cJSON_GetObjectItemCaseSensitive(ev, "body");
     if (cJSON_IsString(body)) {
@@ -260,14 +262,20 @@ static bool is_json_object(const char *body, size_t len)
     return true;
 }
 
-static bool path_is_events(const char *path)
+/* The endpoint is /events or /events/, or the same under the API Gateway stage that
+ * requestContext.stage names (a named stage's rawPath starts with it); /admin/events is not. */
+static bool path_is_events(const char *path, const char *stage)
 {
     if (!path)
         return true; /* shapes without a path (tests, direct invokes) are the endpoint itself */
     size_t n = strlen(path);
     if (n > 0 && path[n - 1] == '/')
         n--;
-    return n >= 7 && strncmp(path + n - 7, "/events", 7) == 0;
+    if (n == 7 && strncmp(path, "/events", 7) == 0)
+        return true;
+    size_t sl = stage && strcmp(stage, "$default") != 0 && !strchr(stage, '/') ? strlen(stage) : 0;
+    return sl > 0 && n == sl + 8 && path[0] == '/' && strncmp(path + 1, stage, sl) == 0 &&
+           strncmp(path + 1 + sl, "/events", 7) == 0;
 }
 
 /* The reason given to the caller for a failed SendMessage: what kind of failure, never a credential. */
@@ -358,7 +366,7 @@ static void check_body(const vz_context *ctx, const char *queue_prefix, const re
 
 static void decide(const vz_context *ctx, const char *queue_prefix, const request *rq, answer *a)
 {
-    if (!path_is_events(rq->path)) {
+    if (!path_is_events(rq->path, rq->stage)) {
         a->status = 404;
         snprintf(a->message, sizeof a->message, "Not Found: events are posted to /events/");
         return;

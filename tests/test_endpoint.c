@@ -305,6 +305,26 @@ static void refusals(void **state)
     cJSON *elsewhere = url_event("POST", BODY, 0, good_headers);
     cJSON_ReplaceItemInObject(elsewhere, "rawPath", cJSON_CreateString("/admin"));
     assert_int_equal(run_event(elsewhere, msg, sizeof msg), 404);
+    /* only /events (or /events/), or it under the API Gateway stage the event names */
+    static const char *const not_ours[] = {"/admin/events",     "/x/events/", "/eventsx", "/production/events",
+                                           "/staging/x/events", "//events",   "/"};
+    for (size_t i = 0; i < sizeof not_ours / sizeof not_ours[0]; i++) {
+        cJSON *ev = url_event("POST", BODY, 0, good_headers);
+        cJSON_ReplaceItemInObject(ev, "rawPath", cJSON_CreateString(not_ours[i]));
+        cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(ev, "requestContext"), "stage", "staging");
+        assert_int_equal(run_event(ev, msg, sizeof msg), 404);
+    }
+    static const char *const ours[] = {"/events", "/events/", "/staging/events", "/staging/events/"};
+    for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++) {
+        cJSON *ev = url_event("POST", BODY, 0, good_headers);
+        cJSON_ReplaceItemInObject(ev, "rawPath", cJSON_CreateString(ours[i]));
+        cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(ev, "requestContext"), "stage", "staging");
+        assert_int_not_equal(run_event(ev, msg, sizeof msg), 404);
+    }
+    cJSON *dflt = url_event("POST", BODY, 0, good_headers);
+    cJSON_ReplaceItemInObject(dflt, "rawPath", cJSON_CreateString("/$default/events"));
+    cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(dflt, "requestContext"), "stage", "$default");
+    assert_int_equal(run_event(dflt, msg, sizeof msg), 404);
 }
 
 static void secret_not_configured_is_503(void **state)
