@@ -361,7 +361,7 @@ static vz_status read_one(run_state *rs, const expect *e)
     case EXPECT_BEGIN:
     case EXPECT_ROLLBACK:
         if (s == PGRES_FATAL_ERROR)
-            statement_failed(rs, i, r, e->kind == EXPECT_BEGIN ? "BEGIN" : "ROLLBACK");
+            statement_failed(rs, i, r, e->kind == EXPECT_BEGIN ? "BEGIN" : "ROLLBACK", NULL);
         else if (s != PGRES_COMMAND_OK)
             rs->failed[i] = true;
         break;
