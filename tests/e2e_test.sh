@@ -43,7 +43,7 @@ set +a
 queue=atd-vz-data-events-crash_update_location_e2e
 account=000000000000
 qurl=$AWS_ENDPOINT_URL_SQS/$account/$queue
-dlq=$AWS_ENDPOINT_URL_SQS/$account/atd_vz_deadletter_queue
+dlq=$AWS_ENDPOINT_URL_SQS/$account/atd-vz-data-events-deadletter_e2e
 
 sqs() { # sqs ACTION JSON: one signed AWS JSON 1.0 call, the answer on stdout
     curl -sS --aws-sigv4 "aws:amz:$AWS_REGION:sqs" -u "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
