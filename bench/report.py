@@ -117,7 +117,7 @@ res["memory"] = {
 # 6. zip
 res["zipBytes"] = int(open(os.path.join(raw, "zip-bytes.txt")).read())
 
-# 7. against bench_stub (a neutral Runtime API): lean bootstrap (the zip's), dynamic build, bare loop
+# 8. against bench_stub (a neutral Runtime API): lean bootstrap (the zip's), dynamic build, bare loop
 names = ["lean", "dynamic", "baseline"]
 cold = {n: [] for n in names}
 cold_by_round = {}
@@ -143,6 +143,9 @@ res["stub"] = {
     "handlersErrors": {n: hrss[n]["errors"] for n in hrss},
     "errors": sum(x["errors"] for x in steady),
 }
+# 7. reconcile (absent from runs made before it existed)
+rec_path = os.path.join(raw, "reconcile.json")
+res["reconcile"] = json.load(open(rec_path)) if os.path.exists(rec_path) else None
 
 # ---- plot: distribution of batch latency per handler (empirical CDF) ----
 plot = os.path.join(dest, "batch-latency.svg")
@@ -233,27 +236,31 @@ L.append(f"| 5. RSS growth over {me['invocations']:,} invocations (after 1,000 w
 L.append(f"| 5. peak RSS (VmHWM) during those invocations | {me['peakHwmKiB'] / 1024:.2f} | | | MiB | < 10 MiB |")
 L.append(f"| 6. `dist/vz-events.zip` from `./scripts/package` | {res['zipBytes'] / 1e6:.3f} | | | MB "
          f"({res['zipBytes']:,} bytes) | |")
+for p in (res["reconcile"] or {}).get("passes", []):
+    what = {"scan": "report (rolled back)", "fix": "`--fix` (committed)", "rescan": "report after the fix"}[p["pass"]]
+    L.append(f"| 7. reconcile `{p['handler']}` over {p['scanned']:,} rows, {what}: time / rows/s (drift "
+             f"{p['drift']:,}, fixed {p['fixed']:,}) | {p['seconds']:.1f} / {p['rowsPerSecond']:,} | | | s / rows/s | |")
 st = res["stub"]
-L.append(row(f"7. stub: exec → first `/next`, lean bootstrap (the zip's) ({len(cold['lean'])} starts)",
+L.append(row(f"8. stub: exec → first `/next`, lean bootstrap (the zip's) ({len(cold['lean'])} starts)",
              st["coldFirstNextMs"]["lean"], "ms"))
-L.append(row("7. stub: exec → first `/next`, dynamic build", st["coldFirstNextMs"]["dynamic"], "ms"))
-L.append(row("7. stub: exec → first `/next`, bare libcurl loop", st["coldFirstNextMs"]["baseline"], "ms"))
-L.append(row("7. stub: lean / dynamic, exec → first `/next`, same round", st["coldLeanOverDynamic"], "×",
+L.append(row("8. stub: exec → first `/next`, dynamic build", st["coldFirstNextMs"]["dynamic"], "ms"))
+L.append(row("8. stub: exec → first `/next`, bare libcurl loop", st["coldFirstNextMs"]["baseline"], "ms"))
+L.append(row("8. stub: lean / dynamic, exec → first `/next`, same round", st["coldLeanOverDynamic"], "×",
              f"≤ 0.3: {verdict(st['coldLeanOverDynamic']['median'] <= 0.3)}", "{:.3f}"))
-L.append(row("7. stub: lean / bare loop, exec → first `/next`, same round", st["coldLeanOverBaseline"], "×", "", "{:.3f}"))
+L.append(row("8. stub: lean / bare loop, exec → first `/next`, same round", st["coldLeanOverBaseline"], "×", "", "{:.3f}"))
 for n, label in (("lean", "lean bootstrap"), ("dynamic", "dynamic build"), ("baseline", "bare loop")):
-    L.append(row(f"7. stub: CPU per invocation (10 × 1 KiB, INFO), {label}", st["cpuUsPerInvocation"][n], "µs",
+    L.append(row(f"8. stub: CPU per invocation (10 × 1 KiB, INFO), {label}", st["cpuUsPerInvocation"][n], "µs",
                  f"≤ 40 µs: {verdict(st['cpuUsPerInvocation'][n]['median'] <= 40)}" if n == "lean" else "", "{:.1f}"))
 for n, label in (("lean", "lean bootstrap"), ("dynamic", "dynamic build")):
-    L.append(row(f"7. stub: CPU per invocation, {label} / bare loop, same round", st["cpuOverBaseline"][n], "×", "",
+    L.append(row(f"8. stub: CPU per invocation, {label} / bare loop, same round", st["cpuOverBaseline"][n], "×", "",
                  "{:.2f}"))
 for n, label in (("lean", "lean bootstrap"), ("dynamic", "dynamic build"), ("baseline", "bare loop")):
-    L.append(row(f"7. stub: invocations/s, {label}", st["perSecond"][n], "invocations/s", "", "{:.0f}"))
+    L.append(row(f"8. stub: invocations/s, {label}", st["perSecond"][n], "invocations/s", "", "{:.0f}"))
 if "lean" in st["handlersPeakRssKiB"]:
-    L.append(f"| 7. stub: peak RSS running the three handlers' batches, lean bootstrap / dynamic build "
+    L.append(f"| 8. stub: peak RSS running the three handlers' batches, lean bootstrap / dynamic build "
              f"| {st['handlersPeakRssKiB']['lean'] / 1024:.2f} / {st['handlersPeakRssKiB'].get('dynamic', 0) / 1024:.2f} | | | MiB "
              f"| lean < 4 MiB: {verdict(st['handlersPeakRssKiB']['lean'] < 4 * 1024)} |")
-L.append(f"| 7. zip size against the 4.36 MB before the lean bootstrap | {res['zipBytes'] / 1e6:.3f} | | | MB "
+L.append(f"| 8. zip size against the 4.36 MB before the lean bootstrap | {res['zipBytes'] / 1e6:.3f} | | | MB "
          f"| < 4.36 MB: {verdict(res['zipBytes'] < 4.36e6)} |")
 L.append("")
 L.append("Single-valued rows are one measurement (a count, a size, a memory reading at the end of a run).\n")
@@ -290,7 +297,11 @@ L.append("5. **Memory.** `VmRSS`/`VmHWM` from `/proc/PID/status` of the vz-event
          "nothing is written). Growth: RSS after 1,000 warm invocations against RSS after "
          f"{me['invocations']:,} more{' (QUICK mode: fewer than the 100,000 of a full run)' if m['quick'] else ''}.")
 L.append("6. **Size.** `./scripts/package`.")
-L.append(f"7. **Against a neutral stub.** `build/bench/bench_stub` serves the Runtime API itself on one kept-alive "
+L.append("7. **Reconcile.** `bench/reconcile` after item 5: `vz-events reconcile crash_update_location "
+         "--batch 200` over the whole gen-data table, three passes one after the other: a report (every "
+         "row's lock + work in a transaction rolled back), `--fix` (committed), and a report of the fixed "
+         "table.  One measurement each.")
+L.append(f"8. **Against a neutral stub.** `build/bench/bench_stub` serves the Runtime API itself on one kept-alive "
          "connection (no emulator: its own cost hid the runtime's). Cold: it takes `CLOCK_MONOTONIC` just "
          "before `fork()` + `execve()` of the runtime and when the first `GET /next` is fully received, for "
          f"the unpacked zip's `bootstrap`, `build/vz-events` and `bench_baseline` in turn, {m.get('stubColdRounds', 0)} "

@@ -1,28 +1,135 @@
-# Handler discovery: every handlers/<name>/handler.c is a handler.
+# Handler discovery: every folder handlers/<name>/ holding a handler.c (a C handler) or an
+# update.sql (a SQL-only handler) is a handler.
 #
-# For each folder the build compiles its *.c, links the libraries its optional
-# `handler.deps` declares (lines "<pkg-config module> <Debian package>"), and
-# writes registry_gen.c listing every handler.  Nothing is edited by hand to
-# add one: CONFIGURE_DEPENDS makes a new folder re-run this on the next build.
+# For a C handler the build compiles its *.c.  For a SQL-only handler it reads
+# handlers/<name>/handler.conf (`key = value` lines: table, key, value, lock) and
+# generates the C, generated/handlers/<name>/handler_gen.c from
+# cmake/sql_handler.c.in: the rowsync rule (include/vz/rowsync.h) running
+# lock.sql (or a generated `SELECT ... FOR UPDATE` of the row) then update.sql,
+# and the registry entry with .rowsync set.  Every handler's *.sql is embedded
+# (cmake/embed_sql.cmake), the libraries its optional `handler.deps` declares
+# (lines "<pkg-config module> <Debian package>") are linked, and registry_gen.c
+# lists every handler.  Nothing is edited by hand to add one: CONFIGURE_DEPENDS
+# makes a new folder re-run this on the next build.
 
 include(${CMAKE_SOURCE_DIR}/cmake/embed_sql.cmake)
 
-file(GLOB VZ_HANDLER_MAINS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/handlers/*/handler.c)
-list(SORT VZ_HANDLER_MAINS)
+# vz_sql_handler(NAME DIR OUT_VAR): check handlers/NAME/handler.conf and update.sql, write the
+# handler's generated C and set OUT_VAR to its path.  Fails the configuration, naming the file
+# and the line, on anything missing or malformed.
+function(vz_sql_handler name dir out_var)
+  set(conf ${dir}/handler.conf)
+  if(NOT EXISTS ${conf})
+    message(FATAL_ERROR "handlers/${name}: a SQL-only handler (update.sql, no handler.c) needs handlers/${name}/handler.conf with `table = ...`, `key = ...` and `value = ...` (see docs/handlers.md)")
+  endif()
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${conf})
+  file(STRINGS ${conf} lines)
+  set(conf_table "")
+  set(conf_key "")
+  set(conf_value "")
+  set(conf_lock "row")
+  set(n 0)
+  foreach(line IN LISTS lines)
+    math(EXPR n "${n} + 1")
+    string(REGEX REPLACE "#.*$" "" line "${line}")
+    string(STRIP "${line}" line)
+    if(line STREQUAL "")
+      continue()
+    endif()
+    if(NOT line MATCHES "^([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*(.*)$")
+      message(FATAL_ERROR "handlers/${name}/handler.conf:${n}: expected `key = value`, got \"${line}\"")
+    endif()
+    set(k "${CMAKE_MATCH_1}")
+    set(v "${CMAKE_MATCH_2}")
+    if(k STREQUAL "table" OR k STREQUAL "key" OR k STREQUAL "value" OR k STREQUAL "lock")
+      set(conf_${k} "${v}")
+    endif() # other keys (deploy, ...) belong to other readers
+  endforeach()
+  foreach(k table key value)
+    if(conf_${k} STREQUAL "")
+      message(FATAL_ERROR "handlers/${name}/handler.conf: `${k} = ...` is missing (a SQL-only handler declares table, key and value)")
+    endif()
+  endforeach()
+  if(NOT conf_table MATCHES "^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?$")
+    message(FATAL_ERROR "handlers/${name}/handler.conf: table \"${conf_table}\" is not a table name (letters, digits, _; optionally schema.table)")
+  endif()
+  foreach(k key value)
+    if(NOT conf_${k} MATCHES "^[A-Za-z_][A-Za-z0-9_]*$")
+      message(FATAL_ERROR "handlers/${name}/handler.conf: ${k} \"${conf_${k}}\" is not a column name (letters, digits and _)")
+    endif()
+  endforeach()
+  file(READ ${dir}/update.sql sql)
+  if(NOT sql MATCHES "\\$1([^0-9]|$)")
+    message(FATAL_ERROR "handlers/${name}/update.sql: the statement never uses $1, the key (event.data.new.${conf_key})")
+  endif()
+  if(sql MATCHES "\\$[2-9]")
+    message(FATAL_ERROR "handlers/${name}/update.sql: a SQL-only handler's statements take one parameter, $1 (the key); $2 and beyond have no value")
+  endif()
+  set(VZ_NAME ${name})
+  set(VZ_KEY ${conf_key})
+  set(VZ_TABLE ${conf_table})
+  set(VZ_VALUE ${conf_value})
+  if(EXISTS ${dir}/lock.sql)
+    if(conf_lock STREQUAL "none")
+      message(FATAL_ERROR "handlers/${name}: handler.conf says `lock = none` but lock.sql exists; remove one of them")
+    endif()
+    set(VZ_LOCK_FROM "lock.sql")
+    set(VZ_LOCK_INCLUDE "#include \"handlers/${name}/lock_sql.h\"\n")
+  elseif(conf_lock STREQUAL "row")
+    set(VZ_LOCK_FROM "the generated row lock")
+    set(VZ_LOCK_INCLUDE "\n/* No lock.sql: lock the row by its key (handler.conf: table, key). */\nstatic const char lock_sql[] = \"SELECT ${conf_key} FROM ${conf_table} WHERE ${conf_key} = $1 FOR UPDATE\";\n")
+  elseif(conf_lock STREQUAL "none")
+    set(VZ_LOCK_FROM "no lock (lock = none)")
+    set(VZ_LOCK_INCLUDE "")
+  else()
+    message(FATAL_ERROR "handlers/${name}/handler.conf: lock \"${conf_lock}\" is not `row` (the default) or `none`")
+  endif()
+  if(conf_lock STREQUAL "none")
+    set(VZ_LOCK_STMT "")
+    set(VZ_LOCK_REF "NULL")
+  else()
+    set(VZ_LOCK_STMT "static vz_db_stmt lock_stmt = {\"${name}_lock\", lock_sql, 1, 0};\n")
+    set(VZ_LOCK_REF "&lock_stmt")
+  endif()
+  set(out ${CMAKE_BINARY_DIR}/generated/handlers/${name}/handler_gen.c)
+  configure_file(${CMAKE_SOURCE_DIR}/cmake/sql_handler.c.in ${out} @ONLY)
+  set(${out_var} ${out} PARENT_SCOPE)
+endfunction()
+
+file(GLOB VZ_HANDLER_DIRS LIST_DIRECTORIES true CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/handlers/*)
+list(SORT VZ_HANDLER_DIRS)
+# Also re-run when a folder gains or loses what makes it a handler.
+file(GLOB VZ_HANDLER_MARKERS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/handlers/*/handler.c
+     ${CMAKE_SOURCE_DIR}/handlers/*/update.sql ${CMAKE_SOURCE_DIR}/handlers/*/handler.conf)
 
 add_library(vzhandlers OBJECT)
 target_link_libraries(vzhandlers PUBLIC vzcore)
 
 set(VZ_HANDLER_NAMES "")
+set(VZ_SQL_HANDLER_NAMES "")
 set(VZ_REGISTRY_DECLS "")
 set(VZ_REGISTRY_ENTRIES "")
-foreach(main ${VZ_HANDLER_MAINS})
-  get_filename_component(dir ${main} DIRECTORY)
+foreach(dir ${VZ_HANDLER_DIRS})
+  if(NOT IS_DIRECTORY ${dir})
+    continue()
+  endif()
   get_filename_component(name ${dir} NAME)
+  if(NOT EXISTS ${dir}/handler.c AND NOT EXISTS ${dir}/update.sql)
+    message(WARNING "handlers/${name}: not a handler (it holds neither handler.c nor update.sql); ignored")
+    continue()
+  endif()
   if(NOT name MATCHES "^[a-z][a-z0-9_]*$")
     message(FATAL_ERROR "handlers/${name}: a handler's folder name must be lower-case letters, digits and _ (it is a C identifier and part of queue names)")
   endif()
-  file(GLOB sources CONFIGURE_DEPENDS ${dir}/*.c)
+  if(name STREQUAL "deadletter" OR name STREQUAL "reconcile" OR name STREQUAL "endpoint")
+    message(FATAL_ERROR "handlers/${name}: \"${name}\" is reserved (the dead-letter queues, the reconcile function and the endpoint use it); choose another name")
+  endif()
+  if(EXISTS ${dir}/handler.c)
+    file(GLOB sources CONFIGURE_DEPENDS ${dir}/*.c)
+  else()
+    vz_sql_handler(${name} ${dir} sources)
+    list(APPEND VZ_SQL_HANDLER_NAMES ${name})
+  endif()
   target_sources(vzhandlers PRIVATE ${sources})
   file(GLOB sql_files CONFIGURE_DEPENDS ${dir}/*.sql)
   foreach(sql ${sql_files})
@@ -48,4 +155,4 @@ set(VZ_REGISTRY_C ${CMAKE_BINARY_DIR}/generated/registry_gen.c)
 set(content "/* registry_gen.c -- generated by cmake/handlers.cmake from the handlers folders; do not edit. */\n#include \"vz/handler.h\"\n\n${VZ_REGISTRY_DECLS}\nconst vz_handler *const vz_registry_table[];\nconst vz_handler *const vz_registry_table[] = {\n${VZ_REGISTRY_ENTRIES}    0,\n};\n")
 file(CONFIGURE OUTPUT ${VZ_REGISTRY_C} CONTENT "${content}")
 target_sources(vzhandlers PRIVATE ${VZ_REGISTRY_C})
-message(STATUS "handlers: ${VZ_HANDLER_NAMES}")
+message(STATUS "handlers: ${VZ_HANDLER_NAMES} (SQL-only: ${VZ_SQL_HANDLER_NAMES})")

@@ -14,6 +14,7 @@
 
 #include "vz/json.h"
 #include "vz/log.h"
+#include "vz/metrics.h"
 #include "vz/registry.h"
 
 #define VZ_STATUS_PENDING 1 /* item routed, not run yet */
@@ -31,7 +32,10 @@ vz_status vz_batch_options_from_env(vz_batch_options *opts, vz_error *err)
     opts->fallback = NULL;
     opts->deadline_margin_ms = VZ_DEFAULT_DEADLINE_MARGIN_MS;
     const char *h = getenv("_HANDLER");
-    if (h && *h && strcmp(h, "bootstrap") != 0) {
+    /* "endpoint" (the /events/ function's Handler field) dispatches like "bootstrap": HTTP events go to
+     * the endpoint whatever the handler, and no queue consumer is implied.  "reconcile" is the scheduled
+     * function (reconcile.h), never a handler: no fallback either. */
+    if (h && *h && strcmp(h, "bootstrap") != 0 && strcmp(h, "endpoint") != 0 && strcmp(h, "reconcile") != 0) {
         opts->fallback = vz_registry_find(h);
         if (!opts->fallback) {
             vz_error_set(err, "Runtime.HandlerNotFound",
@@ -81,6 +85,7 @@ static void route(const vz_batch_options *opts, const vz_sqs_record *r, slot *s,
 {
     s->item.record = r;
     s->item.status = VZ_STATUS_PENDING;
+    s->item.wrote = -1;
     if (r->invalid[0]) {
         fail_item(s, VZ_EINVAL, "Function.InvalidRecord", "invalid SQS record: %s", r->invalid);
         return;
@@ -146,6 +151,7 @@ static void run_group(const vz_context *ctx, slot *slots, size_t n, size_t i, vz
             idx[count] = j;
             items[count] = slots[j].item;
             items[count].status = VZ_STATUS_PENDING;
+            items[count].wrote = -1;
             vz_error_clear(&items[count].error);
             count++;
         }
@@ -157,6 +163,7 @@ static void run_group(const vz_context *ctx, slot *slots, size_t n, size_t i, vz
         slot *s = &slots[idx[k]];
         s->item.status = items[k].status;
         s->item.error = items[k].error;
+        s->item.wrote = items[k].wrote;
         s->duration_ms = each;
         if (s->item.status == VZ_STATUS_PENDING)
             fail_item(s, VZ_ERR, "Runtime.HandlerContract", "handler %s returned without an outcome for this record",
@@ -184,9 +191,40 @@ static void log_outcome(const slot *s)
         f.outcome = "skipped";
         vz_log(VZ_LOG_WARN, &f, "record %zu reported for retry: %s", s->item.record->index, s->item.error.message);
     } else {
+        /* The one line of a failed record: what failed and why (handlers put the key in the
+         * message).  A row that does not exist is the data's doing, not the system's: WARN. */
         f.outcome = "failed";
-        vz_log(VZ_LOG_ERROR, &f, "record %zu failed (%s): %s", s->item.record->index,
+        vz_log(s->item.status == VZ_ENOTFOUND && s->handler ? VZ_LOG_WARN : VZ_LOG_ERROR, &f,
+               "record %zu failed (%s): %s", s->item.record->index,
                s->item.error.type[0] ? s->item.error.type : vz_status_name(s->item.status), s->item.error.message);
+    }
+}
+
+/* One EMF line per handler of the batch (records with no handler count under "unknown"). */
+static void emit_metrics(const slot *slots, size_t n, double duration_ms)
+{
+    for (size_t i = 0; i < n; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = slots[j].handler == slots[i].handler;
+        if (seen)
+            continue;
+        vz_metrics_batch b = {0, 0, 0, 0, 0, duration_ms};
+        for (size_t j = i; j < n; j++) {
+            const slot *s = &slots[j];
+            if (s->handler != slots[i].handler)
+                continue;
+            if (s->item.status == VZ_OK) {
+                b.succeeded++;
+                b.written += s->item.wrote == 1;
+                b.unchanged += s->item.wrote == 0;
+            } else if (s->item.status == VZ_ESKIPPED) {
+                b.skipped++;
+            } else {
+                b.failed++;
+            }
+        }
+        vz_metrics_emit_batch(slots[i].handler ? slots[i].handler->name : NULL, &b);
     }
 }
 
@@ -222,6 +260,7 @@ static cJSON *build_response(const slot *slots, size_t n, vz_batch_summary *sum)
 vz_status vz_batch_process(const vz_batch_options *opts, const vz_context *ctx, const vz_sqs_event *ev,
                            cJSON **response, vz_batch_summary *summary, vz_error *err)
 {
+    double t0 = vz_monotonic_ms();
     vz_batch_summary local = {0};
     vz_batch_summary *sum = summary ? summary : &local;
     memset(sum, 0, sizeof *sum);
@@ -258,6 +297,7 @@ vz_status vz_batch_process(const vz_batch_options *opts, const vz_context *ctx, 
     for (size_t i = 0; i < ev->count; i++)
         log_outcome(&slots[i]);
     *response = build_response(slots, ev->count, sum);
+    emit_metrics(slots, ev->count, vz_monotonic_ms() - t0);
     if (!ctx->arena) /* else the bodies are the arena's, released with it */
         for (size_t i = 0; i < ev->count; i++)
             cJSON_Delete(slots[i].parsed);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,17 @@ char *vz_read_file(const char *path, size_t max, size_t *len, char *errbuf, size
         *len = n;
     }
     return buf;
+}
+
+/* Whether `len` bytes of text are a Hasura event payload (what a trigger posts) rather than an
+ * SQS event: an object with an "event" object and no "Records". */
+static bool is_hasura_payload(const char *text, size_t len)
+{
+    cJSON *doc = cJSON_ParseWithLength(text, len);
+    bool yes = cJSON_IsObject(doc) && !cJSON_HasObjectItem(doc, "Records") &&
+               cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(doc, "event"));
+    cJSON_Delete(doc);
+    return yes;
 }
 
 static int invoke_usage(FILE *out)
@@ -144,6 +156,13 @@ int vz_cmd_invoke(int argc, char **argv)
             printf("%s\n", body);
         free(body);
         fprintf(stderr, "vz-events invoke: the event was rejected (%s): %s\n", err.type, err.message);
+        if (is_hasura_payload(event, len))
+            fprintf(stderr,
+                    "vz-events invoke: %s is a Hasura event payload, not an SQS event; wrap it into one first:\n"
+                    "  vz-events event --queue atd-vz-data-events-<handler>_local %s > event.json\n"
+                    "  vz-events invoke event.json\n",
+                    strcmp(argv[optind], "-") == 0 ? "the input" : argv[optind],
+                    strcmp(argv[optind], "-") == 0 ? "BODY.json" : argv[optind]);
         rc = 1;
     }
     fflush(stdout);
@@ -155,7 +174,12 @@ int vz_cmd_invoke(int argc, char **argv)
 
 int vz_cmd_handlers(int argc, char **argv)
 {
-    (void)argv;
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: vz-events handlers\n"
+               "Lists the handlers built into this binary, one name a line (the folders of handlers/);\n"
+               "queue atd-vz-data-events-<name>_<stage> reaches handler <name>.\n");
+        return 0;
+    }
     if (argc > 1) {
         fprintf(stderr, "usage: vz-events handlers\n");
         return 2;
@@ -201,6 +225,13 @@ int vz_cmd_event(int argc, char **argv)
                 queue);
         return 2;
     }
+    const vz_handler *target = vz_registry_resolve_queue(queue, getenv("VZ_QUEUE_PREFIX"));
+    if (!target)
+        fprintf(stderr,
+                "vz-events event: warning: queue \"%s\" matches no handler built in (`vz-events handlers`): "
+                "invoking this event fails its records unless `vz-events invoke --handler NAME` is given; "
+                "queue names are atd-vz-data-events-<handler>_<stage>\n",
+                queue);
     cJSON *ev = vz_fixture_sqs_event();
     if (!ev)
         return 1;
@@ -210,13 +241,28 @@ int vz_cmd_event(int argc, char **argv)
         size_t len = 0;
         char *body = vz_read_file(argv[i], (size_t)256 * 1024, &len, msg, sizeof msg);
         if (!body) {
-            fprintf(stderr, "vz-events event: %s (SQS bodies are at most 256 KiB)\n", msg);
+            /* The size note only where the size is the problem (vz_read_file: "is larger than"). */
+            fprintf(stderr, "vz-events event: %s%s\n", msg,
+                    strstr(msg, "is larger than") ? " (SQS bodies are at most 256 KiB)" : "");
             cJSON_Delete(ev);
             return 2;
         }
         /* A trailing newline is an artefact of the file, not part of the payload. */
         while (len > 0 && (body[len - 1] == '\n' || body[len - 1] == '\r'))
             body[--len] = '\0';
+        const char *end = NULL;
+        cJSON *parsed = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+        if (!parsed)
+            fprintf(stderr,
+                    "vz-events event: warning: %s is not JSON (error near byte %zu); it is wrapped as it is, and a "
+                    "handler that needs JSON fails its record\n",
+                    argv[i], end && end >= body ? (size_t)(end - body) : (size_t)0);
+        else if (target && target->rowsync && !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(parsed, "event")))
+            fprintf(stderr,
+                    "vz-events event: warning: %s has no \"event\" object, so it is not a Hasura event payload; "
+                    "handler %s takes its key from event.data.new and will fail its record\n",
+                    argv[i], target->name);
+        cJSON_Delete(parsed);
         cJSON *rec = vz_fixture_sqs_record(queue, region, body, len);
         free(body);
         if (!rec) {

@@ -17,7 +17,14 @@
  * transaction is done only when its Sync came back after a successful work
  * statement; anything else fails it.  When the connection breaks, the
  * transactions without an answer are retried once on a new one (safe: each
- * is a recomputation that writes only what differs). */
+ * is a recomputation that writes only what differs).
+ *
+ * A statement whose prepared plan went stale on the server (SQLSTATE 0A000,
+ * "cached plan must not change result type", after a migration changed a
+ * column's type; 26000, the prepared statement is gone) is deallocated,
+ * prepared again and its records retried once, in the same invocation: a warm
+ * runtime survives a migration instead of failing every record until Lambda
+ * recycles it. */
 #include "vz/db.h"
 
 #include <errno.h>
@@ -30,6 +37,7 @@
 
 #include <libpq-fe.h>
 
+#include "vz/conninfo.h"
 #include "vz/log.h"
 
 #define NO_DEADLINE_STATEMENT_MS 30000 /* statement_timeout when the invocation has no deadline */
@@ -42,7 +50,20 @@
     "SELECT pg_catalog.set_config('statement_timeout', $1, true), "                                                    \
     "pg_catalog.set_config('synchronous_commit', 'on', true)"
 
-typedef enum expect_kind { EXPECT_SETCFG, EXPECT_PREPARE, EXPECT_LOCK, EXPECT_WORK, EXPECT_SYNC } expect_kind;
+/* prepared_on of a statement whose server-side plan went stale: deallocate it, then prepare it again. */
+#define STMT_STALE UINT64_MAX
+
+typedef enum expect_kind {
+    EXPECT_SETCFG,
+    EXPECT_DEALLOCATE,
+    EXPECT_PREPARE,
+    EXPECT_LOCK,
+    EXPECT_WORK,
+    EXPECT_SYNC,
+    EXPECT_BEGIN,    /* a rollback txn's BEGIN */
+    EXPECT_ROLLBACK, /* its ROLLBACK, alone in the segment after it */
+    EXPECT_SYNC_OPEN /* the Sync that ends a rollback txn's work segment, its transaction still open */
+} expect_kind;
 
 typedef struct expect {
     expect_kind kind;
@@ -55,6 +76,7 @@ typedef struct run_state {
     vz_db_txn *txns;
     bool *done;           /* txn has a definite outcome */
     bool *failed;         /* an error was seen in its segment */
+    bool *replan;         /* it failed on a stale prepared statement: retry it once, prepared again */
     double deadline;      /* monotonic ms: cancel what runs past this */
     double hard_deadline; /* monotonic ms: give up on the connection after this */
     bool cancelled;
@@ -101,6 +123,7 @@ static void describe(char *buf, size_t size)
                  PQdb(conn) ? PQdb(conn) : "?");
     else
         snprintf(buf, size, "(not connected)");
+    vz_conninfo_scrub(buf, getenv("DATABASE_URL"));
 }
 
 /* Wait for the socket; returns >0 ready, 0 timed out, <0 error. */
@@ -130,6 +153,11 @@ static vz_status connect_db(double until, vz_error *err)
         vals[1] = "vz-events";
     }
     vz_db_close();
+    char why[512];
+    if (url && *url && !vz_conninfo_check(url, why, sizeof why)) {
+        vz_error_set(err, "Runtime.InvalidConfiguration", "%s; not connecting", why);
+        return VZ_EINVAL;
+    }
     conn = PQconnectStartParams(keys, vals, 1);
     if (!conn) {
         vz_error_set(err, "Runtime.DatabaseUnavailable", "out of memory starting a database connection");
@@ -152,6 +180,7 @@ static vz_status connect_db(double until, vz_error *err)
         char where[256], msg[512];
         describe(where, sizeof where);
         first_line(msg, sizeof msg, PQerrorMessage(conn));
+        vz_conninfo_scrub(msg, url);
         vz_error_set(err, "Runtime.DatabaseUnavailable", "cannot connect to the database at %s: %s", where, msg);
         vz_db_close();
         return VZ_EIO;
@@ -255,7 +284,9 @@ static void copy_row(run_state *rs, vz_db_txn *t, const PGresult *r)
         return;
     t->row = vz_arena_calloc(rs->ctx->arena, (size_t)t->ncols + 1, sizeof *t->row);
     if (!t->row) {
-        fail_txn(t, VZ_ENOMEM, "Runtime.OutOfMemory", "out of memory copying a database answer");
+        fail_txn(t, VZ_ENOMEM, "Runtime.OutOfMemory",
+                 "out of memory copying the database's answer; the transaction may have committed (a retry is safe: "
+                 "only what differs is written)");
         return;
     }
     for (int c = 0; c < t->ncols; c++)
@@ -263,7 +294,7 @@ static void copy_row(run_state *rs, vz_db_txn *t, const PGresult *r)
 }
 
 /* An error result of a txn's statement: keep the first one, as a timeout or an SQL error. */
-static void statement_failed(run_state *rs, long i, const PGresult *r, const char *what)
+static void statement_failed(run_state *rs, long i, const PGresult *r, const char *what, vz_db_stmt *stmt)
 {
     vz_db_txn *t = &rs->txns[i];
     if (rs->failed[i])
@@ -273,9 +304,23 @@ static void statement_failed(run_state *rs, long i, const PGresult *r, const cha
     first_line(msg, sizeof msg, PQresultErrorMessage(r));
     const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
     bool timeout = state && strcmp(state, "57014") == 0;
+    if (stmt && state && (strcmp(state, "0A000") == 0 || strcmp(state, "26000") == 0)) {
+        rs->replan[i] = true;
+        if (stmt->prepared_on == conn_serial)
+            stmt->prepared_on = STMT_STALE;
+    }
     t->status = timeout ? VZ_ETIMEDOUT : VZ_ERR;
     vz_error_set(&t->error, timeout ? "Runtime.DatabaseTimeout" : "Runtime.DatabaseError",
                  "the %s statement failed, nothing was written (SQLSTATE %s): %s", what, state ? state : "?", msg);
+}
+
+/* A txn's statement skipped by the server: keep the first error, or say why nothing ran. */
+static void not_run(run_state *rs, long i, const char *why)
+{
+    if (rs->failed[i])
+        return;
+    rs->failed[i] = true;
+    fail_txn(&rs->txns[i], VZ_ERR, "Runtime.DatabaseError", why);
 }
 
 static vz_status read_one(run_state *rs, const expect *e)
@@ -289,10 +334,12 @@ static vz_status read_one(run_state *rs, const expect *e)
     switch (e->kind) {
     case EXPECT_SETCFG:
         if (s == PGRES_FATAL_ERROR)
-            statement_failed(rs, i, r, "transaction settings");
+            statement_failed(rs, i, r, "transaction settings", NULL);
         else if (s != PGRES_TUPLES_OK)
-            rs->failed[i] = true;
+            not_run(rs, i, "its transaction settings were not applied");
         break;
+    case EXPECT_DEALLOCATE:
+        break; /* a statement that is already gone (26000) is what we wanted */
     case EXPECT_PREPARE:
         if (s == PGRES_COMMAND_OK)
             e->stmt->prepared_on = conn_serial;
@@ -305,17 +352,27 @@ static vz_status read_one(run_state *rs, const expect *e)
     case EXPECT_LOCK:
     case EXPECT_WORK:
         if (s == PGRES_FATAL_ERROR)
-            statement_failed(rs, i, r, e->kind == EXPECT_LOCK ? "row lock" : e->stmt->name);
+            statement_failed(rs, i, r, e->kind == EXPECT_LOCK ? "row lock" : e->stmt->name, e->stmt);
         else if (s == PGRES_PIPELINE_ABORTED)
-            rs->failed[i] = true;
+            not_run(rs, i, "an earlier statement of its transaction failed");
         else if (e->kind == EXPECT_WORK && !rs->failed[i])
             copy_row(rs, &rs->txns[i], r);
         break;
+    case EXPECT_BEGIN:
+    case EXPECT_ROLLBACK:
+        if (s == PGRES_FATAL_ERROR)
+            statement_failed(rs, i, r, e->kind == EXPECT_BEGIN ? "BEGIN" : "ROLLBACK", NULL);
+        else if (s != PGRES_COMMAND_OK)
+            rs->failed[i] = true;
+        break;
+    case EXPECT_SYNC_OPEN:
+        PQclear(r);
+        return s == PGRES_PIPELINE_SYNC ? VZ_OK : VZ_EIO;
     case EXPECT_SYNC:
         /* A failed commit arrives as an error just before the Sync's own result. */
         while (s == PGRES_FATAL_ERROR) {
             if (i >= 0)
-                statement_failed(rs, i, r, "commit");
+                statement_failed(rs, i, r, "commit", NULL);
             PQclear(r);
             if ((st = next_result(rs, &r)) != VZ_OK)
                 return st;
@@ -359,6 +416,25 @@ static long queue_pipeline(run_state *rs, const long *todo, size_t m, int64_t ti
     const char *tv[1] = {tbuf};
     if (!PQenterPipelineMode(conn))
         return -1;
+    /* Stale statements first, each in its own segment: a DEALLOCATE of one already gone fails alone. */
+    for (size_t j = 0; j < m; j++) {
+        vz_db_stmt *both[2] = {rs->txns[todo[j]].lock, rs->txns[todo[j]].work};
+        for (int b = 0; b < 2; b++) {
+            vz_db_stmt *s = both[b];
+            bool queued = false;
+            for (long q = 0; q < k; q++)
+                queued = queued || ex[q].stmt == s;
+            if (!s || s->prepared_on != STMT_STALE || queued)
+                continue;
+            char sql[160];
+            snprintf(sql, sizeof sql, "DEALLOCATE \"%s\"", s->name);
+            stats.statements++;
+            if (!PQsendQueryParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0) || !PQpipelineSync(conn))
+                return -1;
+            ex[k++] = (expect){EXPECT_DEALLOCATE, s, -1};
+            ex[k++] = (expect){EXPECT_SYNC, NULL, -1};
+        }
+    }
     long before = k;
     for (size_t j = 0; j < m; j++) {
         vz_db_stmt *both[2] = {rs->txns[todo[j]].lock, rs->txns[todo[j]].work};
@@ -385,6 +461,12 @@ static long queue_pipeline(run_state *rs, const long *todo, size_t m, int64_t ti
     for (size_t j = 0; j < m; j++) {
         long i = todo[j];
         vz_db_txn *t = &rs->txns[i];
+        if (t->rollback) {
+            stats.statements++;
+            if (!PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
+                return -1;
+            ex[k++] = (expect){EXPECT_BEGIN, NULL, i};
+        }
         stats.statements++;
         if (!PQsendQueryParams(conn, TXN_SETTINGS_SQL, 1, NULL, tv, NULL, NULL, 0))
             return -1;
@@ -397,6 +479,17 @@ static long queue_pipeline(run_state *rs, const long *todo, size_t m, int64_t ti
         if (!send_prepared(t->work, t))
             return -1;
         ex[k++] = (expect){EXPECT_WORK, t->work, i};
+        if (t->rollback) {
+            /* The ROLLBACK gets a segment of its own: after an error the rest of a segment is
+             * skipped, and the explicit transaction, aborted, must still be ended. */
+            if (!PQpipelineSync(conn))
+                return -1;
+            ex[k++] = (expect){EXPECT_SYNC_OPEN, NULL, i};
+            stats.statements++;
+            if (!PQsendQueryParams(conn, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0))
+                return -1;
+            ex[k++] = (expect){EXPECT_ROLLBACK, NULL, i};
+        }
         if (!PQpipelineSync(conn))
             return -1;
         ex[k++] = (expect){EXPECT_SYNC, NULL, i};
@@ -424,7 +517,8 @@ static vz_status flush_all(run_state *rs)
  * (txns not done stay pending); VZ_ETIMEDOUT: gave up at the deadline. */
 static vz_status run_pipeline(run_state *rs, const long *todo, size_t m, int64_t timeout_ms)
 {
-    expect *ex = vz_arena_calloc(rs->ctx->arena, 6 * m + 4, sizeof *ex);
+    /* per txn: settings, lock, work, its Syncs, a rollback's BEGIN and ROLLBACK; per statement: its preparation */
+    expect *ex = vz_arena_calloc(rs->ctx->arena, 13 * m + 4, sizeof *ex);
     if (!ex)
         return VZ_ENOMEM;
     for (size_t j = 0; j < m; j++)
@@ -458,6 +552,67 @@ static void fail_pending(vz_db_txn *txns, const bool *done, size_t n, vz_status 
             fail_txn(&txns[i], st, type, msg);
 }
 
+/* Run the transactions not done yet, on a new connection when the current one is broken,
+ * and once more on a new one when it breaks under them. */
+static vz_status run_with_reconnect(run_state *rs, size_t n, long *todo, int64_t timeout_ms, double connect_until,
+                                    vz_error *err)
+{
+    vz_status st = VZ_OK;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!connection_healthy()) {
+            if (conn)
+                vz_log(VZ_LOG_WARN, NULL, "database: the connection is broken; reconnecting");
+            st = connect_db(connect_until, err);
+            if (st != VZ_OK) {
+                vz_log(VZ_LOG_ERROR, NULL, "%s", err->message);
+                break;
+            }
+        }
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!rs->done[i])
+                todo[m++] = (long)i;
+        st = run_pipeline(rs, todo, m, timeout_ms);
+        if (st == VZ_OK)
+            break;
+        char where[256], msg[512];
+        describe(where, sizeof where);
+        first_line(msg, sizeof msg, conn ? PQerrorMessage(conn) : NULL);
+        vz_conninfo_scrub(msg, getenv("DATABASE_URL"));
+        vz_db_close(); /* out of step or broken: never reuse it */
+        if (st == VZ_ETIMEDOUT) {
+            vz_error_set(err, "Runtime.DatabaseTimeout",
+                         "no answer from the database at %s before the invocation's deadline; the statement was "
+                         "cancelled, and whether it committed is unknown (a retry is safe: only what differs is "
+                         "written)",
+                         where);
+            break;
+        }
+        vz_error_set(err, "Runtime.DatabaseUnavailable",
+                     "the connection to the database at %s broke before the transaction was confirmed: %s", where, msg);
+        vz_log(VZ_LOG_WARN, NULL, "%s%s", err->message, attempt == 0 ? " (retrying once on a new connection)" : "");
+    }
+    return st;
+}
+
+/* Mark for one more run the txns that failed on a stale prepared statement; returns how many. */
+static size_t retry_stale(run_state *rs, size_t n)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!rs->replan[i])
+            continue;
+        rs->replan[i] = false;
+        if (rs->txns[i].status == VZ_OK)
+            continue;
+        rs->done[i] = false;
+        rs->txns[i].status = VZ_ERR;
+        vz_error_clear(&rs->txns[i].error);
+        count++;
+    }
+    return count;
+}
+
 vz_status vz_db_run(const vz_context *ctx, vz_db_txn *txns, size_t n, vz_error *err)
 {
     for (size_t i = 0; i < n; i++) {
@@ -469,11 +624,12 @@ vz_status vz_db_run(const vz_context *ctx, vz_db_txn *txns, size_t n, vz_error *
     }
     if (n == 0)
         return VZ_OK;
-    run_state rs = {ctx, txns, NULL, NULL, 0, 0, false};
+    run_state rs = {ctx, txns, NULL, NULL, NULL, 0, 0, false};
     rs.done = vz_arena_calloc(ctx->arena, n, sizeof *rs.done);
     rs.failed = vz_arena_calloc(ctx->arena, n, sizeof *rs.failed);
+    rs.replan = vz_arena_calloc(ctx->arena, n, sizeof *rs.replan);
     long *todo = vz_arena_calloc(ctx->arena, n, sizeof *todo);
-    if (!rs.done || !rs.failed || !todo) {
+    if (!rs.done || !rs.failed || !rs.replan || !todo) {
         vz_error_set(err, "Runtime.OutOfMemory", "out of memory preparing %zu database transactions", n);
         for (size_t i = 0; i < n; i++)
             fail_txn(&txns[i], VZ_ENOMEM, err->type, err->message);
@@ -501,38 +657,14 @@ vz_status vz_db_run(const vz_context *ctx, vz_db_txn *txns, size_t n, vz_error *
     rs.hard_deadline = now + (double)(remaining == INT64_MAX ? timeout_ms + 10000 : remaining - reserve / 8);
     double connect_until = now + (double)(timeout_ms < CONNECT_LIMIT_MS ? timeout_ms : CONNECT_LIMIT_MS);
 
-    vz_status st = VZ_OK;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (!connection_healthy()) {
-            if (conn)
-                vz_log(VZ_LOG_WARN, NULL, "database: the connection is broken; reconnecting");
-            st = connect_db(connect_until, err);
-            if (st != VZ_OK) {
-                vz_log(VZ_LOG_ERROR, NULL, "%s", err->message);
-                break;
-            }
-        }
-        size_t m = 0;
-        for (size_t i = 0; i < n; i++)
-            if (!rs.done[i])
-                todo[m++] = (long)i;
-        st = run_pipeline(&rs, todo, m, timeout_ms);
-        if (st == VZ_OK)
-            break;
-        char where[256], msg[512];
-        describe(where, sizeof where);
-        first_line(msg, sizeof msg, conn ? PQerrorMessage(conn) : NULL);
-        vz_db_close(); /* out of step or broken: never reuse it */
-        if (st == VZ_ETIMEDOUT) {
-            vz_error_set(err, "Runtime.DatabaseTimeout",
-                         "no answer from the database at %s before the invocation's deadline; "
-                         "the statement was cancelled and nothing is assumed written",
-                         where);
-            break;
-        }
-        vz_error_set(err, "Runtime.DatabaseUnavailable",
-                     "the connection to the database at %s broke before the transaction was confirmed: %s", where, msg);
-        vz_log(VZ_LOG_WARN, NULL, "%s%s", err->message, attempt == 0 ? " (retrying once on a new connection)" : "");
+    vz_status st = run_with_reconnect(&rs, n, todo, timeout_ms, connect_until, err);
+    size_t stale = st == VZ_OK ? retry_stale(&rs, n) : 0;
+    if (stale > 0) {
+        vz_log(VZ_LOG_WARN, NULL,
+               "database: %zu record(s) met a stale prepared statement (SQLSTATE 0A000 or 26000: the schema "
+               "changed or the statement is gone); preparing it again and retrying them once",
+               stale);
+        st = run_with_reconnect(&rs, n, todo, timeout_ms, connect_until, err);
     }
     if (st != VZ_OK)
         fail_pending(txns, rs.done, n, st, err->type, err->message);

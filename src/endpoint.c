@@ -16,6 +16,7 @@
 
 #include "vz/base64.h"
 #include "vz/log.h"
+#include "vz/metrics.h"
 #include "vz/registry.h"
 #include "vz/sqs_client.h"
 
@@ -24,6 +25,7 @@ static vz_sqs_client *client; /* long-lived, created on first use */
 typedef struct request {
     const char *method;   /* "POST", ... or NULL */
     const char *path;     /* raw path or NULL */
+    const char *stage;    /* requestContext.stage (API Gateway) or NULL */
     const cJSON *headers; /* object of header → string, any letter case */
     const char *body;     /* as sent in the event (maybe base64), or NULL */
     size_t body_len;
@@ -66,6 +68,7 @@ static void read_request(const cJSON *ev, request *rq)
         rq->path = str_item(ev, "path");
     if (!rq->path)
         rq->path = str_item(cJSON_GetObjectItemCaseSensitive(rc, "http"), "path");
+    rq->stage = str_item(rc, "stage");
     rq->headers = cJSON_GetObjectItemCaseSensitive(ev, "headers");
     const cJSON *body = cJSON_GetObjectItemCaseSensitive(ev, "body");
     if (cJSON_IsString(body)) {
@@ -103,35 +106,109 @@ static bool name_char(char ch)
     return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
 }
 
-int vz_endpoint_check_name(const char *name, const char *queue_prefix, char *why, size_t why_len)
+/* Why an event name was refused; the public check maps these to HTTP statuses. */
+typedef enum name_verdict {
+    NAME_OK,
+    NAME_MISSING,      /* 403: no name */
+    NAME_MALFORMED,    /* 400: characters or length */
+    NAME_UNKNOWN,      /* 403: not <handler>_<stage> for a handler built in */
+    NAME_OTHER_ENV,    /* 403: the stage belongs to another environment than VZ_STAGE's */
+    NAME_NOT_DEPLOYED, /* 403: the handler is not deployed in that stage */
+} name_verdict;
+
+/* pr_<N>: N from 1 to 9999999 without a leading zero, as deploy/render accepts. */
+static bool is_pr_stage(const char *stage)
+{
+    if (strncmp(stage, "pr_", 3) != 0 || stage[3] < '1' || stage[3] > '9')
+        return false;
+    size_t n = strlen(stage + 3);
+    if (n > 7)
+        return false;
+    for (size_t i = 3; stage[i]; i++)
+        if (stage[i] < '0' || stage[i] > '9')
+            return false;
+    return true;
+}
+
+/* Whether this endpoint's environment (VZ_STAGE) serves `stage`: production serves production, staging
+ * serves staging and every pull-request stage, unset or "local" serves all, another value itself only. */
+static bool environment_serves(const char *env, const char *stage)
+{
+    if (!env || !*env || strcmp(env, "local") == 0)
+        return true;
+    if (strcmp(env, "staging") == 0)
+        return strcmp(stage, "staging") == 0 || is_pr_stage(stage);
+    return strcmp(env, stage) == 0;
+}
+
+/* Whether comma-separated `list` holds the `n` bytes of `name` as an item. */
+static bool list_has(const char *list, const char *name, size_t n)
+{
+    for (const char *p = list; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0)
+            return true;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return false;
+}
+
+/* The verdict on an event name, cheapest check first; the reason, for a person, in why. */
+static name_verdict judge_name(const char *name, const char *queue_prefix, char *why, size_t why_len)
 {
     if (!queue_prefix)
         queue_prefix = VZ_DEFAULT_QUEUE_PREFIX;
     if (!name || !*name) {
         snprintf(why, why_len, "the HASURA_EVENT_NAME header is missing or empty");
-        return 403;
+        return NAME_MISSING;
     }
     size_t n = strlen(name), plen = strlen(queue_prefix);
     if (plen + n > VZ_SQS_MAX_QUEUE_NAME) {
         snprintf(why, why_len, "the event name is %zu characters; with the prefix a queue name takes at most %d", n,
                  VZ_SQS_MAX_QUEUE_NAME);
-        return 400;
+        return NAME_MALFORMED;
     }
     for (size_t i = 0; i < n; i++) {
         if (!name_char(name[i])) {
             snprintf(why, why_len, "the event name may hold only letters, digits, '_' and '-' (byte %zu is not)",
                      i + 1);
-            return 400;
+            return NAME_MALFORMED;
         }
     }
+    /* The longest handler name that is followed by '_' and a stage. */
+    size_t hl = 0;
     for (size_t i = 0; i < vz_registry_count(); i++) {
         const char *h = vz_registry_at(i)->name;
-        size_t hl = strlen(h);
-        if (n > hl + 1 && strncmp(name, h, hl) == 0 && name[hl] == '_')
-            return 0;
+        size_t l = strlen(h);
+        if (n > l + 1 && l > hl && strncmp(name, h, l) == 0 && name[l] == '_')
+            hl = l;
     }
-    snprintf(why, why_len, "the event name is not <handler>_<stage> for a handler this function serves");
-    return 403;
+    if (hl == 0) {
+        snprintf(why, why_len, "the event name is not <handler>_<stage> for a handler this function serves");
+        return NAME_UNKNOWN;
+    }
+    const char *stage = name + hl + 1;
+    const char *env = getenv("VZ_STAGE");
+    if (!environment_serves(env, stage)) {
+        snprintf(why, why_len, "event name %s is for stage %s, which the %.32s endpoint does not serve", name, stage,
+                 env);
+        return NAME_OTHER_ENV;
+    }
+    const char *deployed = getenv(is_pr_stage(stage) ? "VZ_DEPLOYED_PR_HANDLERS" : "VZ_DEPLOYED_HANDLERS");
+    if (deployed && !list_has(deployed, name, hl)) {
+        snprintf(why, why_len, "handler %.*s is not deployed in stage %s", (int)hl, name, stage);
+        return NAME_NOT_DEPLOYED;
+    }
+    return NAME_OK;
+}
+
+int vz_endpoint_check_name(const char *name, const char *queue_prefix, char *why, size_t why_len)
+{
+    name_verdict v = judge_name(name, queue_prefix, why, why_len);
+    return v == NAME_OK ? 0 : v == NAME_MALFORMED ? 400 : 403;
 }
 
 /* Strict UTF-8 (no overlongs, no surrogates, at most U+10FFFF), as SQS requires of a message body. */
@@ -185,14 +262,20 @@ static bool is_json_object(const char *body, size_t len)
     return true;
 }
 
-static bool path_is_events(const char *path)
+/* The endpoint is /events or /events/, or the same under the API Gateway stage that
+ * requestContext.stage names (a named stage's rawPath starts with it); /admin/events is not. */
+static bool path_is_events(const char *path, const char *stage)
 {
     if (!path)
         return true; /* shapes without a path (tests, direct invokes) are the endpoint itself */
     size_t n = strlen(path);
     if (n > 0 && path[n - 1] == '/')
         n--;
-    return n >= 7 && strncmp(path + n - 7, "/events", 7) == 0;
+    if (n == 7 && strncmp(path, "/events", 7) == 0)
+        return true;
+    size_t sl = stage && strcmp(stage, "$default") != 0 && !strchr(stage, '/') ? strlen(stage) : 0;
+    return sl > 0 && n == sl + 8 && path[0] == '/' && strncmp(path + 1, stage, sl) == 0 &&
+           strncmp(path + 1 + sl, "/events", 7) == 0;
 }
 
 /* The reason given to the caller for a failed SendMessage: what kind of failure, never a credential. */
@@ -283,7 +366,7 @@ static void check_body(const vz_context *ctx, const char *queue_prefix, const re
 
 static void decide(const vz_context *ctx, const char *queue_prefix, const request *rq, answer *a)
 {
-    if (!path_is_events(rq->path)) {
+    if (!path_is_events(rq->path, rq->stage)) {
         a->status = 404;
         snprintf(a->message, sizeof a->message, "Not Found: events are posted to /events/");
         return;
@@ -313,14 +396,17 @@ static void decide(const vz_context *ctx, const char *queue_prefix, const reques
         return;
     }
     const char *name = header(rq, "HASURA_EVENT_NAME");
-    char why[200];
-    int st = vz_endpoint_check_name(name, queue_prefix, why, sizeof why);
-    if (st != 0) {
-        a->status = st;
-        snprintf(a->message, sizeof a->message, "%s",
-                 !name || !*name ? "Forbidden Request: Missing Event Name"
-                 : st == 403     ? "Forbidden Request: Unknown Event Name"
-                                 : "Bad Request: invalid event name");
+    char why[256];
+    name_verdict v = judge_name(name, queue_prefix, why, sizeof why);
+    if (v != NAME_OK) {
+        a->status = v == NAME_MALFORMED ? 400 : 403;
+        if (v == NAME_OTHER_ENV || v == NAME_NOT_DEPLOYED)
+            snprintf(a->message, sizeof a->message, "Forbidden Request: %s", why);
+        else
+            snprintf(a->message, sizeof a->message, "%s",
+                     v == NAME_MISSING   ? "Forbidden Request: Missing Event Name"
+                     : v == NAME_UNKNOWN ? "Forbidden Request: Unknown Event Name"
+                                         : "Bad Request: invalid event name");
         vz_log(VZ_LOG_WARN, NULL, "endpoint: event name refused: %s", why);
         return;
     }
@@ -368,6 +454,22 @@ static void log_answer(const request *rq, const answer *a, double ms)
     cJSON_Delete(extra);
 }
 
+/* The handler an event name ("<handler>_<stage>") names, the longest that fits; NULL when none (metrics). */
+static const char *named_handler(const char *name)
+{
+    const char *best = NULL;
+    size_t best_len = 0, n = name ? strlen(name) : 0;
+    for (size_t i = 0; i < vz_registry_count(); i++) {
+        const char *h = vz_registry_at(i)->name;
+        size_t hl = strlen(h);
+        if (n > hl + 1 && hl > best_len && strncmp(name, h, hl) == 0 && name[hl] == '_') {
+            best = h;
+            best_len = hl;
+        }
+    }
+    return best;
+}
+
 vz_status vz_endpoint_run(const vz_context *ctx, const char *queue_prefix, const cJSON *event, char **response,
                           int *status, vz_error *err)
 {
@@ -378,6 +480,7 @@ vz_status vz_endpoint_run(const vz_context *ctx, const char *queue_prefix, const
     memset(&a, 0, sizeof a);
     decide(ctx, queue_prefix, &rq, &a);
     log_answer(&rq, &a, vz_monotonic_ms() - t0);
+    vz_metrics_emit_request(a.status, named_handler(header(&rq, "HASURA_EVENT_NAME")));
     *status = a.status;
     *response = render(&a);
     if (!*response) {

@@ -8,6 +8,7 @@
 #include "vz/endpoint.h"
 #include "vz/json.h"
 #include "vz/log.h"
+#include "vz/reconcile.h"
 #include "vz/registry.h"
 #include "vz/sqs.h"
 
@@ -38,6 +39,8 @@ vz_status vz_invocation_run(const vz_batch_options *opts, const vz_context *ctx,
                             vz_invocation_result *result, vz_error *err)
 {
     memset(result, 0, sizeof *result);
+    if (vz_reconcile_scheduled()) /* the scheduled function: whatever the event (EventBridge's), reconcile */
+        return vz_reconcile_invoke(ctx, &result->response, err);
     const char *end = NULL;
     /* One parse, in the invocation's arena: the tree is never walked to be freed. */
     cJSON *root = vz_json_parse(ctx->arena, event, len, &end);
@@ -46,6 +49,18 @@ vz_status vz_invocation_run(const vz_batch_options *opts, const vz_context *ctx,
         vz_error_set(err, "Function.InvalidEvent", "the event is not valid JSON (error near byte %zu of %zu)", off,
                      len);
         vz_log(VZ_LOG_ERROR, NULL, "invocation rejected (%s): %s", err->type, err->message);
+        return VZ_EINVAL;
+    }
+    /* One JSON value and nothing else: trailing bytes mean a cut or glued event, never Lambda's. */
+    const char *odd = !vz_json_only_space_after(event, len, end) ? "the event has bytes after its JSON value"
+                      : vz_sqs_is_event(root) && vz_json_has_nul_escape(event, len)
+                          ? "the SQS event holds a NUL character (\\u0000) in a string: SQS never sends one, and "
+                            "the string would be read cut short (a messageId would name another record)"
+                          : NULL;
+    if (odd) {
+        vz_error_set(err, "Function.InvalidEvent", "%s; the whole batch fails so that it is retried", odd);
+        vz_log(VZ_LOG_ERROR, NULL, "invocation rejected (%s): %s", err->type, err->message);
+        cJSON_Delete(root);
         return VZ_EINVAL;
     }
     if (vz_sqs_is_event(root))

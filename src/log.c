@@ -506,46 +506,60 @@ static void log_text(vz_log_level level, const vz_log_fields *f, const char *ts,
     line_write(&l);
 }
 
-void vz_log(vz_log_level level, const vz_log_fields *fields, const char *fmt, ...)
+static void vlog(vz_log_level level, const vz_log_fields *fields, int json, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
+static void vlog(vz_log_level level, const vz_log_fields *fields, int json, const char *fmt, va_list ap)
 {
     if (!vz_log_enabled(level))
         return;
     char small[1024];
     char *msg = small;
-    va_list ap;
-    va_start(ap, fmt);
     if (fmt[0] == '%' && fmt[1] == 's' && fmt[2] == '\0') { /* a message already formatted */
-        msg = va_arg(ap, char *);
-        va_end(ap);
-        if (!msg)
-            msg = "(null)";
+        const char *given = va_arg(ap, const char *);
         char ts[40];
         timestamp_rfc3339(ts, sizeof ts);
-        if (g_log.json)
-            log_json(level, fields, ts, msg);
+        if (json)
+            log_json(level, fields, ts, given ? given : "(null)");
         else
-            log_text(level, fields, ts, msg);
+            log_text(level, fields, ts, given ? given : "(null)");
         return;
     }
+    va_list again;
+    va_copy(again, ap);
     int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
     if (n >= (int)sizeof small) {
         char *big = malloc((size_t)n + 1);
         if (big) {
-            va_start(ap, fmt);
-            vsnprintf(big, (size_t)n + 1, fmt, ap);
-            va_end(ap);
+            vsnprintf(big, (size_t)n + 1, fmt, again);
             msg = big;
         }
     }
+    va_end(again);
     char ts[40];
     timestamp_rfc3339(ts, sizeof ts);
-    if (g_log.json)
+    if (json)
         log_json(level, fields, ts, msg);
     else
         log_text(level, fields, ts, msg);
     if (msg != small)
         free(msg);
+}
+
+void vz_log(vz_log_level level, const vz_log_fields *fields, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(level, fields, g_log.json, fmt, ap);
+    va_end(ap);
+}
+
+void vz_log_json(vz_log_level level, const vz_log_fields *fields, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(level, fields, 1, fmt, ap);
+    va_end(ap);
 }
 
 void vz_log_flush(void)

@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "vz/commands.h"
+#include "vz/dlq.h"
 #include "vz/log.h"
+#include "vz/reconcile.h"
 #include "vz/runtime.h"
 #include "vz/version.h"
 
@@ -20,6 +22,11 @@ static void usage(FILE *out)
             "  vz-events event --queue QUEUE BODY.json...\n"
             "                                 wrap Hasura payloads into an SQS event fixture\n"
             "  vz-events handlers             list the handlers built in\n"
+            "  vz-events reconcile HANDLER [--fix] [--batch N] [--limit N] [--after KEY] [--json]\n"
+            "                                 run a handler's rule over its table: report (or fix) drift\n"
+            "  vz-events dlq list|redrive [--stage S | --queue NAME] [--handler H] [--dry-run]\n"
+            "                                 the dead-letter queue: list it, or send each message back\n"
+            "                                 to its own source queue\n"
             "  vz-events --help | --version\n"
             "\n"
             "Run locally:\n"
@@ -35,8 +42,13 @@ int main(int argc, char **argv)
 {
     vz_log_configure_from_env();
     if (argc < 2) {
-        if (getenv("AWS_LAMBDA_RUNTIME_API"))
+        const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
+        if (api && *api)
             return vz_runtime_main();
+        fprintf(stderr,
+                "vz-events: AWS_LAMBDA_RUNTIME_API is %s, so there is no Lambda Runtime API to serve: Lambda "
+                "(or vz-emulator) sets it. To run events here, use a command below.\n\n",
+                api ? "empty" : "not set");
         usage(stderr);
         return 2;
     }
@@ -55,6 +67,10 @@ int main(int argc, char **argv)
         return vz_cmd_handlers(argc - 1, argv + 1);
     if (strcmp(cmd, "event") == 0)
         return vz_cmd_event(argc - 1, argv + 1);
+    if (strcmp(cmd, "reconcile") == 0)
+        return vz_cmd_reconcile(argc - 1, argv + 1);
+    if (strcmp(cmd, "dlq") == 0)
+        return vz_cmd_dlq(argc - 1, argv + 1);
     fprintf(stderr, "vz-events: unknown command \"%s\"\n\n", cmd);
     usage(stderr);
     return 2;

@@ -50,6 +50,9 @@ typedef struct rt {
     bool in_next;              /* the transfer is /next: parse headers, SIGTERM aborts it */
     vz_arena arena;            /* per-invocation memory, reset after each answer */
     vz_runtime_invocation inv; /* headers of the current /next answer */
+    int64_t started_ms;        /* epoch ms when the loop started: no real deadline is earlier */
+    long timeout_s;            /* AWS_LAMBDA_FUNCTION_TIMEOUT when set: the deadline of last resort */
+    bool told_deadline;        /* an implausible deadline was logged (once per process) */
 } rt;
 
 /* ---- small pure helpers (unit-tested) ---- */
@@ -79,6 +82,47 @@ long vz_runtime_backoff_ms(int attempt, long base_ms)
     for (int i = 2; i < attempt && ms < VZ_RUNTIME_MAX_BACKOFF_MS; i++)
         ms *= 2;
     return ms < VZ_RUNTIME_MAX_BACKOFF_MS ? ms : VZ_RUNTIME_MAX_BACKOFF_MS;
+}
+
+bool vz_runtime_invocation_path(char *out, size_t n, const char *request_id, const char *what, const char **why)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t len = request_id ? strlen(request_id) : 0;
+    *why = NULL;
+    if (len == 0)
+        *why = "it is empty";
+    else if (len > VZ_RUNTIME_MAX_REQUEST_ID)
+        *why = "it is longer than 1024 characters";
+    for (size_t i = 0; !*why && i < len; i++)
+        if ((unsigned char)request_id[i] < 0x20 || request_id[i] == 0x7f)
+            *why = "it holds a control character";
+    if (*why)
+        return false;
+    int o = snprintf(out, n, "/runtime/invocation/");
+    for (size_t i = 0; i < len && o >= 0 && (size_t)o + 4 < n; i++) {
+        unsigned char c = (unsigned char)request_id[i];
+        /* RFC 3986 unreserved, but '.': an id of ".." must not become a dot segment */
+        if (isalnum(c) || c == '-' || c == '_' || c == '~') {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    if (o < 0 || (size_t)o + strlen(what) + 2 > n) {
+        *why = "the path does not fit";
+        return false;
+    }
+    snprintf(out + o, n - (size_t)o, "/%s", what);
+    return true;
+}
+
+int64_t vz_runtime_plausible_deadline(int64_t deadline_ms, int64_t now_ms, int64_t started_ms, long timeout_s)
+{
+    if (deadline_ms >= started_ms && deadline_ms <= now_ms + (int64_t)900000)
+        return deadline_ms;
+    return timeout_s > 0 ? now_ms + (int64_t)timeout_s * 1000 : 0;
 }
 
 static bool header_is(const char *line, size_t len, const char *name, const char **value, size_t *vlen)
@@ -128,8 +172,14 @@ bool vz_runtime_parse_header(vz_runtime_invocation *inv, vz_arena *arena, const 
     }
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         if (header_is(line, len, fields[i].name, &v, &vlen)) {
-            if (vlen > 0)
-                *(const char **)((char *)inv + fields[i].offset) = vz_arena_strndup(arena, v, vlen);
+            if (vlen > 0) {
+                char *copy = vz_arena_strndup(arena, v, vlen);
+                /* a NUL inside would cut the value silently: keep its length, as a control character */
+                for (size_t k = 0; copy && k < vlen; k++)
+                    if (copy[k] == '\0')
+                        copy[k] = 0x7f;
+                *(const char **)((char *)inv + fields[i].offset) = copy;
+            }
             return true;
         }
     }
@@ -234,6 +284,11 @@ static int rt_open(rt *r, const vz_runtime_config *cfg, vz_runtime_stats *stats)
     r->cfg = cfg;
     r->stats = stats;
     vz_arena_init(&r->arena, 0);
+    r->started_ms = vz_now_ms();
+    const char *timeout = getenv("AWS_LAMBDA_FUNCTION_TIMEOUT");
+    r->timeout_s = timeout ? strtol(timeout, NULL, 10) : 0;
+    if (r->timeout_s < 1 || r->timeout_s > 900)
+        r->timeout_s = 0;
     snprintf(r->base, sizeof r->base, "http://%s" API_PREFIX, cfg->api);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(r->curl = curl_easy_init())) {
         vz_log(VZ_LOG_FATAL, NULL, "cannot initialise libcurl; the runtime cannot talk to the Runtime API");
@@ -341,7 +396,7 @@ typedef enum post_result {
 static post_result post(rt *r, const char *path, const char *body, size_t len, const char *content_type,
                         const char *error_type)
 {
-    char url[512], hdr[320], what[300];
+    char url[3600], hdr[320], what[3500];
     snprintf(url, sizeof url, "%s%s", r->base, path);
     snprintf(what, sizeof what, "POST %s%s", API_PREFIX, path);
     struct curl_slist *h = NULL, *t;
@@ -454,9 +509,17 @@ static call_result next(rt *r)
         r->in_next = false;
         if (cr != CALL_OK)
             return cr;
-        if (code == 200 && r->inv.request_id)
+        char path[3500];
+        const char *why = NULL;
+        if (code == 200 && r->inv.request_id &&
+            vz_runtime_invocation_path(path, sizeof path, r->inv.request_id, "response", &why))
             return CALL_OK;
-        if (code == 200) {
+        if (code == 200 && why) {
+            vz_log(VZ_LOG_ERROR, NULL,
+                   "the Runtime API sent an event of %zu bytes whose Lambda-Runtime-Aws-Request-Id (%zu bytes) "
+                   "cannot be answered: %s; asking for the next",
+                   r->body_len, strlen(r->inv.request_id), why);
+        } else if (code == 200) {
             vz_log(VZ_LOG_ERROR, NULL,
                    "the Runtime API sent an event of %zu bytes without "
                    "Lambda-Runtime-Aws-Request-Id; it cannot be answered, asking for the next",
@@ -548,26 +611,37 @@ static bool invoke(rt *r, const vz_batch_options *opts)
     vz_log_hold(v->deadline_ms ? v->deadline_ms - opts->deadline_margin_ms : 0);
     if (!v->deadline_ms)
         vz_log(VZ_LOG_WARN, NULL, "no usable Lambda-Runtime-Deadline-Ms header: running without a deadline");
+    int64_t now = vz_now_ms();
+    int64_t deadline =
+        v->deadline_ms ? vz_runtime_plausible_deadline(v->deadline_ms, now, r->started_ms, r->timeout_s) : 0;
+    if (deadline != v->deadline_ms && !r->told_deadline) {
+        r->told_deadline = true;
+        vz_log(VZ_LOG_WARN, NULL,
+               "Lambda-Runtime-Deadline-Ms %" PRId64 " is not a plausible epoch time (before this process started, "
+               "or more than 15 minutes ahead): running %s; said once for this process",
+               v->deadline_ms, r->timeout_s ? "with AWS_LAMBDA_FUNCTION_TIMEOUT from now" : "without a deadline");
+    }
     log_invocation(r);
     if (r->stats)
         r->stats->invocations++;
 
-    vz_context ctx = {v->request_id, v->deadline_ms,   v->function_arn,   v->trace_id,        &r->arena,
+    vz_context ctx = {v->request_id, deadline,         v->function_arn,   v->trace_id,        &r->arena,
                       v->tenant_id,  v->invocation_id, v->client_context, v->cognito_identity};
     vz_invocation_result res;
     vz_error err = {{0}, {0}};
     vz_status st = vz_invocation_run(opts, &ctx, r->body ? r->body : "", r->body_len, &res, &err);
-    char path[256];
+    char path[3500];
+    const char *why;
     post_result pr;
     vz_log_release(); /* every line of the invocation is out before its answer is */
     if (st == VZ_OK) {
-        snprintf(path, sizeof path, "/runtime/invocation/%.128s/response", v->request_id);
+        vz_runtime_invocation_path(path, sizeof path, v->request_id, "response", &why); /* checked by next() */
         pr = post(r, path, res.response, strlen(res.response), "application/json", NULL);
         free(res.response);
         if (pr == POST_ACCEPTED && r->stats)
             r->stats->responses++;
     } else {
-        snprintf(path, sizeof path, "/runtime/invocation/%.128s/error", v->request_id);
+        vz_runtime_invocation_path(path, sizeof path, v->request_id, "error", &why);
         pr = post_error(r, path, &err);
         if (pr == POST_ACCEPTED && r->stats)
             r->stats->errors++;

@@ -223,11 +223,16 @@ static vz_status from_json(cJSON *root, int in_arena, vz_sqs_event *out, vz_erro
         vz_sqs_record *r = &out->records[i];
         r->index = i;
         const cJSON *id = cJSON_IsObject(rec) ? cJSON_GetObjectItemCaseSensitive(rec, "messageId") : NULL;
-        if (!id || !cJSON_IsString(id) || id->valuestring[0] == '\0') {
+        /* The answer echoes the messageId: it must be a non-empty string in valid UTF-8. */
+        if (!id || !cJSON_IsString(id) || id->valuestring[0] == '\0' ||
+            !vz_json_utf8_valid(id->valuestring, strlen(id->valuestring))) {
             vz_error_set(err, EV_INVALID,
                          "record %zu has no usable messageId (%s): it cannot be reported alone, so the whole "
                          "batch fails and SQS retries it",
-                         i, !cJSON_IsObject(rec) ? "the record is not an object" : vz_json_type_name(id));
+                         i,
+                         !cJSON_IsObject(rec)                                     ? "the record is not an object"
+                         : id && cJSON_IsString(id) && id->valuestring[0] != '\0' ? "it is not valid UTF-8"
+                                                                                  : vz_json_type_name(id));
             vz_sqs_event_free(out);
             return VZ_EINVAL;
         }
@@ -256,6 +261,14 @@ vz_status vz_sqs_parse(const char *json, size_t len, vz_sqs_event *out, vz_error
     if (!root) {
         size_t off = end && end >= json ? (size_t)(end - json) : 0;
         vz_error_set(err, EV_INVALID, "the event is not valid JSON (error near byte %zu of %zu)", off, len);
+        return VZ_EINVAL;
+    }
+    if (!vz_json_only_space_after(json, len, end) || vz_json_has_nul_escape(json, len)) {
+        vz_error_set(err, EV_INVALID, "%s",
+                     vz_json_has_nul_escape(json, len)
+                         ? "the event holds a NUL character (\\u0000) in a string, which SQS never sends"
+                         : "the event has bytes after its JSON value");
+        cJSON_Delete(root);
         return VZ_EINVAL;
     }
     return vz_sqs_from_json(root, out, err);

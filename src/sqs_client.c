@@ -4,21 +4,44 @@
  * X-Amz-Target naming the action.  An answer of 200 is the result document; any
  * other status carries {"__type": "...#Code", "message": "..."}, which becomes
  * the vz_error.  The curl handle is reused so that calls share one connection.
+ *
+ * SendMessage (and the GetQueueUrl it may need) is retried as the AWS SDKs'
+ * standard retry mode does: at most 3 attempts; a retry only after a transient
+ * failure (no answer, a dropped connection, HTTP 500/502/503/504) or a
+ * throttling error code; before attempt i a pause drawn uniformly from
+ * [0, min(20 s, 100 ms * 2^(i-2))] (exponential backoff with full jitter); a
+ * retry quota per client (500 tokens, 5 a retry, 10 after a timeout, one back
+ * per success) so that a failing service is not hammered; and never past the
+ * request's time budget.  Each failed attempt is logged (the error's type and
+ * message, which never hold a credential).  A retried SendMessage may deliver
+ * the message twice when the first answer was lost: SQS is at-least-once, and
+ * the handlers are idempotent.
  */
 #include "vz/sqs_client.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
 #include "vz/buf.h"
+#include "vz/handler.h"
+#include "vz/log.h"
 
 #define QUEUE_CACHE_SIZE 32
 #define DEFAULT_TIMEOUT_MS 10000L
 #define MAX_ANSWER ((size_t)8 * 1024 * 1024)
+#define RETRY_MAX_ATTEMPTS 3
+#define RETRY_BASE_MS 100.0
+#define RETRY_MAX_BACKOFF_MS 20000.0
+#define RETRY_QUOTA 500
+#define RETRY_COST 5
+#define RETRY_TIMEOUT_COST 10
+#define RETRY_MIN_ATTEMPT_MS 50.0 /* an attempt with less time than this left is not started */
 
 typedef struct queue_entry {
     char *name; /* queue name */
@@ -37,6 +60,9 @@ struct vz_sqs_client {
     queue_entry queues[QUEUE_CACHE_SIZE];
     size_t nqueues;
     size_t next_evict; /* round-robin slot to reuse when the cache is full */
+    int retry_tokens;  /* the standard retry mode's quota */
+    uint64_t rng;      /* xorshift state for the backoff's jitter */
+    long last_http;    /* HTTP status of the last answer, 0 when none came */
 };
 
 typedef struct buffer {
@@ -140,6 +166,8 @@ vz_sqs_client *vz_sqs_client_new(const vz_sqs_client_config *cfg, vz_error *err)
     snprintf(c->sigv4, sizeof c->sigv4, "aws:amz:%s:sqs", c->region);
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
     c->cancel = cfg->cancel;
+    c->retry_tokens = RETRY_QUOTA;
+    c->rng = (uint64_t)(vz_monotonic_ms() * 1000.0) ^ (uint64_t)(uintptr_t)c ^ 0x9E3779B97F4A7C15ULL;
     return c;
 }
 
@@ -254,6 +282,7 @@ vz_status vz_sqs_client_call(vz_sqs_client *c, const char *action, const cJSON *
     CURLcode rc = curl_easy_perform(k);
     long http = 0;
     curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, &http);
+    c->last_http = rc == CURLE_OK ? http : 0;
     curl_slist_free_all(hdrs);
     free(payload);
     vz_status st = VZ_OK;
@@ -273,6 +302,89 @@ vz_status vz_sqs_client_call(vz_sqs_client *c, const char *action, const cJSON *
     }
     free(b.data);
     return st;
+}
+
+/* Whether a failed call may be repeated (the standard retry mode's transient and throttling errors). */
+static bool retryable(const vz_sqs_client *c, vz_status st, const vz_error *e)
+{
+    static const char *const codes[] = {"Throttling",
+                                        "ThrottlingException",
+                                        "ThrottledException",
+                                        "RequestThrottledException",
+                                        "TooManyRequestsException",
+                                        "ProvisionedThroughputExceededException",
+                                        "TransactionInProgressException",
+                                        "RequestLimitExceeded",
+                                        "BandwidthLimitExceeded",
+                                        "LimitExceededException",
+                                        "RequestThrottled",
+                                        "SlowDown",
+                                        "PriorRequestNotComplete",
+                                        "EC2ThrottledException",
+                                        "RequestTimeout",
+                                        "RequestTimeoutException"};
+    if (st == VZ_ENOMEM || st == VZ_EINVAL || st == VZ_ENOTFOUND)
+        return false;
+    if (c->cancel && __atomic_load_n(c->cancel, __ATOMIC_ACQUIRE))
+        return false;
+    if (strcmp(e->type, "SQS.Transport") == 0)
+        return true;
+    long h = c->last_http;
+    if (h == 500 || h == 502 || h == 503 || h == 504)
+        return true;
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (strcmp(e->type, codes[i]) == 0)
+            return true;
+    return false;
+}
+
+static double jitter(vz_sqs_client *c, double cap_ms)
+{
+    c->rng ^= c->rng << 13;
+    c->rng ^= c->rng >> 7;
+    c->rng ^= c->rng << 17;
+    return cap_ms * (double)(c->rng >> 11) / (double)(1ULL << 53);
+}
+
+/* vz_sqs_client_call with the standard retry mode, all attempts within until (monotonic ms). */
+static vz_status call_retrying(vz_sqs_client *c, const char *action, const char *queue, const cJSON *req, double until,
+                               cJSON **resp, vz_error *err)
+{
+    for (int attempt = 1;; attempt++) {
+        double left = until - vz_monotonic_ms();
+        vz_status st = vz_sqs_client_call(c, action, req, left < 1 ? 1 : (long)left, resp, err);
+        if (st == VZ_OK) {
+            c->retry_tokens += attempt > 1 ? RETRY_COST : 1;
+            if (c->retry_tokens > RETRY_QUOTA)
+                c->retry_tokens = RETRY_QUOTA;
+            if (attempt > 1)
+                vz_log(VZ_LOG_INFO, NULL, "SQS %s for %s succeeded on attempt %d of %d", action, queue, attempt,
+                       RETRY_MAX_ATTEMPTS);
+            return VZ_OK;
+        }
+        int cost = st == VZ_ETIMEDOUT ? RETRY_TIMEOUT_COST : RETRY_COST;
+        const char *stop = !retryable(c, st, err)          ? "not a transient failure"
+                           : attempt >= RETRY_MAX_ATTEMPTS ? "no attempts left"
+                           : c->retry_tokens < cost        ? "the client's retry quota is spent"
+                                                           : NULL;
+        double cap = RETRY_BASE_MS * (double)(1 << (attempt - 1));
+        double pause = stop ? 0 : jitter(c, cap < RETRY_MAX_BACKOFF_MS ? cap : RETRY_MAX_BACKOFF_MS);
+        left = until - vz_monotonic_ms();
+        if (!stop && left - pause < RETRY_MIN_ATTEMPT_MS)
+            stop = "no time left for another attempt";
+        if (stop) {
+            vz_log(VZ_LOG_WARN, NULL, "SQS %s for %s: attempt %d of %d failed (%s, HTTP %ld): %s; not retrying: %s",
+                   action, queue, attempt, RETRY_MAX_ATTEMPTS, err->type, c->last_http, err->message, stop);
+            return st;
+        }
+        vz_log(VZ_LOG_WARN, NULL,
+               "SQS %s for %s: attempt %d of %d failed (%s, HTTP %ld): %s; attempt %d in %.0f ms (%.0f ms left)",
+               action, queue, attempt, RETRY_MAX_ATTEMPTS, err->type, c->last_http, err->message, attempt + 1, pause,
+               left);
+        c->retry_tokens -= cost;
+        struct timespec ts = {(time_t)(pause / 1000), (long)((pause - (double)(long)(pause / 1000) * 1000) * 1e6)};
+        nanosleep(&ts, NULL);
+    }
 }
 
 static const char *cache_find(const vz_sqs_client *c, const char *name)
@@ -381,10 +493,21 @@ vz_status vz_sqs_client_send(vz_sqs_client *c, const char *name, const char *bod
                      VZ_SQS_MAX_MESSAGE_BYTES);
         return VZ_EINVAL;
     }
-    const char *url = NULL;
-    vz_status st = vz_sqs_client_queue_url(c, name, &url, err);
-    if (st != VZ_OK)
-        return st;
+    double until = vz_monotonic_ms() + (double)(timeout_ms > 0 ? timeout_ms : c->timeout_ms);
+    const char *url = cache_find(c, name);
+    vz_status st = VZ_OK;
+    if (!url) {
+        cJSON *q = cJSON_CreateObject(), *qresp = NULL;
+        if (!q || !cJSON_AddStringToObject(q, "QueueName", name)) {
+            cJSON_Delete(q);
+            vz_error_set(err, "Runtime.OutOfMemory", "cannot build GetQueueUrl");
+            return VZ_ENOMEM;
+        }
+        st = call_retrying(c, "GetQueueUrl", name, q, until, &qresp, err);
+        cJSON_Delete(q);
+        if (st != VZ_OK || (st = cache_answer(c, "GetQueueUrl", name, qresp, &url, err)) != VZ_OK)
+            return st;
+    }
     char *text = malloc(len + 1);
     cJSON *req = cJSON_CreateObject();
     bool ok = text && req;
@@ -401,7 +524,7 @@ vz_status vz_sqs_client_send(vz_sqs_client *c, const char *name, const char *bod
         return VZ_ENOMEM;
     }
     cJSON *resp = NULL;
-    st = vz_sqs_client_call(c, "SendMessage", req, timeout_ms, &resp, err);
+    st = call_retrying(c, "SendMessage", name, req, until, &resp, err);
     cJSON_Delete(req);
     if (st != VZ_OK)
         return st;

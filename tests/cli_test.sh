@@ -74,13 +74,52 @@ check "generated md5OfBody is right" node -e '
 run event --queue 'bad/queue' "$fx/hasura/crash-update.json" >/dev/null 2>&1
 check "event rejects a bad queue name" test $? -eq 2
 
+# event's warnings and errors: each says what is wrong, nothing unrelated.
+run event --queue atd-vz-data-events-example_pr_1 "$tmp/no-such-body.json" >/dev/null 2>"$tmp/err"
+check "event on a missing file exits 2" test $? -eq 2
+check "event on a missing file says so" grep -q "cannot open $tmp/no-such-body.json: No such file" "$tmp/err"
+check "without the 256 KiB note" bash -c '! grep -q "256 KiB" "$1"' _ "$tmp/err"
+head -c 262145 /dev/zero | tr '\0' 'x' >"$tmp/big.json"
+run event --queue atd-vz-data-events-example_pr_1 "$tmp/big.json" >/dev/null 2>"$tmp/err"
+check "event on a body over 256 KiB exits 2 with the note" bash -c '[ "$2" -eq 2 ] && grep -q "at most 256 KiB" "$1"' _ "$tmp/err" $?
+printf 'not json' >"$tmp/not-json.txt"
+run event --queue atd-vz-data-events-example_pr_1 "$tmp/not-json.txt" >"$tmp/ev.json" 2>"$tmp/err"
+check "event on a body that is not JSON still wraps it (exit 0)" test $? -eq 0
+check "and warns that it is not JSON" grep -q "warning: $tmp/not-json.txt is not JSON (error near byte 0)" "$tmp/err"
+run event --queue atd-vz-data-events-example_pr_1 "$fx/hasura/crash-update.json" >/dev/null 2>"$tmp/err"
+check "a JSON body for a known queue: no warning" test ! -s "$tmp/err"
+run event --queue atd-vz-data-events-no_such_handler_pr_1 "$fx/hasura/crash-update.json" >/dev/null 2>"$tmp/err"
+check "event warns when the queue matches no handler" \
+    grep -q 'warning: queue "atd-vz-data-events-no_such_handler_pr_1" matches no handler built in' "$tmp/err"
+run event --queue atd-vz-data-events-crash_update_jurisdiction_pr_1 "$fx/not-sqs.json" >/dev/null 2>"$tmp/err"
+check "event warns when a rowsync handler's body is not a Hasura payload" \
+    grep -q 'has no "event" object.*crash_update_jurisdiction takes its key from event.data.new' "$tmp/err"
+
+# invoke given a Hasura payload (not an SQS event) says how to wrap it.
+run invoke "$fx/hasura/crash-update.json" >/dev/null 2>"$tmp/err"
+check "invoke on a Hasura payload exits 1" test $? -eq 1
+check "and says to wrap it with vz-events event" \
+    grep -q "is a Hasura event payload, not an SQS event; wrap it into one first" "$tmp/err"
+check "with the command to run" grep -q "vz-events event --queue atd-vz-data-events-<handler>_local $fx/hasura/crash-update.json" "$tmp/err"
+run invoke "$fx/not-sqs.json" >/dev/null 2>"$tmp/err"
+check "invoke on another event gives no Hasura hint" bash -c '! grep -q "Hasura" "$1"' _ "$tmp/err"
+
 # handlers, help, version, usage.
+run handlers --help >"$tmp/out" 2>"$tmp/err"
+check "handlers --help exits 0" test $? -eq 0
+check "handlers --help prints its usage" grep -q '^usage: vz-events handlers' "$tmp/out"
+run handlers extra >/dev/null 2>&1
+check "handlers with an argument exits 2" test $? -eq 2
 check "handlers lists example" bash -c "'$bin' handlers | grep -qx example"
 check "--version" bash -c "'$bin' --version | grep -q '^vz-events [0-9]'"
 check "--help" bash -c "'$bin' --help | grep -q 'invoke'"
 env -u AWS_LAMBDA_RUNTIME_API "$bin" >/dev/null 2>"$tmp/err"
 check "no command, no Runtime API: usage and exit 2" test $? -eq 2
 check "usage says how to run locally" grep -q 'Run locally' "$tmp/err"
+check "and that AWS_LAMBDA_RUNTIME_API is not set" grep -q '^vz-events: AWS_LAMBDA_RUNTIME_API is not set' "$tmp/err"
+AWS_LAMBDA_RUNTIME_API= "$bin" >/dev/null 2>"$tmp/err"
+check "an empty AWS_LAMBDA_RUNTIME_API: exit 2, says it is empty" \
+    bash -c '[ "$2" -eq 2 ] && grep -q "AWS_LAMBDA_RUNTIME_API is empty" "$1"' _ "$tmp/err" $?
 
 echo "cli: $pass passed, $fails failed"
 test "$fails" -eq 0

@@ -10,6 +10,8 @@
 #   - in a mixed batch, the good messages are processed and deleted once and
 #     the one naming a crash that does not exist is received three times,
 #     then sits in the dead-letter queue;
+#   - an event for handler example (not one of the three) is queued and processed:
+#     scripts/flow gives every handler folder its queue;
 #   - the queues are empty at the end.
 # Fails (never skips) when any server cannot start.
 set -u
@@ -41,7 +43,7 @@ set +a
 queue=atd-vz-data-events-crash_update_location_e2e
 account=000000000000
 qurl=$AWS_ENDPOINT_URL_SQS/$account/$queue
-dlq=$AWS_ENDPOINT_URL_SQS/$account/atd_vz_deadletter_queue
+dlq=$AWS_ENDPOINT_URL_SQS/$account/atd-vz-data-events-deadletter_e2e
 
 sqs() { # sqs ACTION JSON: one signed AWS JSON 1.0 call, the answer on stdout
     curl -sS --aws-sigv4 "aws:amz:$AWS_REGION:sqs" -u "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
@@ -88,10 +90,15 @@ done
 check "four messages queued (delayed)" test "$(count "$qurl")" -eq 4
 good_ids="$(msgid "$ok5") $(msgid "$ok7") $(msgid "$ok2")"
 bad_id=$(msgid "$bad")
+# A handler beyond the three Vision Zero ones has its queue too (scripts/flow reads handlers/).
+ex=$(post "$HASURA_EVENT_API" example_e2e '{"id":"e2e-example"}')
+check "an event for handler example is queued: $ex" test "${ex%% *}" = 200
+ex_id=$(msgid "$ex")
 
 # Wait for the delay (10 s), three receives of the bad one (visibility 2 s) and its move to the DLQ.
 for _ in $(seq 1 90); do
-    [ "$(count "$dlq")" -ge 1 ] && [ "$(count "$qurl")" -eq 0 ] && break
+    [ "$(count "$dlq")" -ge 1 ] && [ "$(count "$qurl")" -eq 0 ] &&
+        grep -q "messageId=$ex_id.*outcome=succeeded" "$tmp/flow/emulator.log" && break
     sleep 1
 done
 log=$tmp/flow/emulator.log
@@ -105,6 +112,7 @@ check "the bad message failed three times" test "$(grep "messageId=$bad_id" "$lo
 check "its failure names the crash" grep -q "999999 does not exist" "$log"
 check "redelivered with receive counts 2 and 3" bash -c "grep -q 'SQS batch of 1 .*(receive counts 2)' '$log' && grep -q 'SQS batch of 1 .*(receive counts 3)' '$log'"
 check "a mixed batch: 3 deleted, 1 left" grep -q 'SQS batch of 4 ([^)]*): 3 deleted, 1 left for redelivery (receive counts 1,1,1,1)' "$log"
+check "handler example processed its event" grep -q "example received a message.*messageId=$ex_id" "$log"
 check "main queue empty at the end" test "$(count "$qurl")" -eq 0
 check "one message in the dead-letter queue" test "$(count "$dlq")" -eq 1
 dead=$(sqs ReceiveMessage "{\"QueueUrl\":\"$dlq\",\"MaxNumberOfMessages\":10,\"AttributeNames\":[\"All\"]}")

@@ -11,3 +11,11 @@ endforeach()
 # scripts/new-handler: one command gives a handler that builds, is tested and is deployed.
 add_test(NAME new_handler_script COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/new_handler_script_test.sh ${CMAKE_SOURCE_DIR})
 set_tests_properties(new_handler_script PROPERTIES LABELS "build;handler" TIMEOUT 300)
+
+# A SQL-only handler's handler.conf and update.sql are checked when the build is configured.
+add_test(NAME sql_handler_conf COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/sql_handler_conf_test.sh ${CMAKE_SOURCE_DIR})
+set_tests_properties(sql_handler_conf PROPERTIES LABELS "build;handler" TIMEOUT 300)
+
+# docs/handlers.md and the README's handler example: every code block is extracted, built and run.
+add_test(NAME handlers_guide COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/handlers_guide_test.sh ${CMAKE_SOURCE_DIR})
+set_tests_properties(handlers_guide PROPERTIES LABELS "build;handler;db" TIMEOUT 300)

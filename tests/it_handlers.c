@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -199,9 +200,44 @@ static bool log_has(const char *needle)
     return found;
 }
 
+/* Lines of the log after byte `from` that contain `needle`; *last gets the last of them (malloc'd). */
+static int log_lines_with(size_t from, const char *needle, char **last)
+{
+    vz_log_flush();
+    char msg[256];
+    size_t len;
+    char *text = vz_read_file(log_path, 64u << 20, &len, msg, sizeof msg);
+    int count = 0;
+    *last = NULL;
+    for (char *line = text ? text + (from < len ? from : len) : NULL; line && *line;) {
+        char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) : strlen(line);
+        char saved = line[n];
+        line[n] = '\0';
+        if (strstr(line, needle)) {
+            count++;
+            free(*last);
+            *last = strdup(line);
+        }
+        line[n] = saved;
+        line = end ? end + 1 : NULL;
+    }
+    free(text);
+    return count;
+}
+
+/* Bytes in the log so far. */
+static size_t log_size(void)
+{
+    vz_log_flush();
+    struct stat st;
+    return stat(log_path, &st) == 0 ? (size_t)st.st_size : 0;
+}
+
 /* ---- branches: the shared server ------------------------------------------------------- */
 
-static const int all_crashes[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17};
+static const int all_crashes[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13,
+                                  14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26};
 #define N_CRASHES ((int)(sizeof all_crashes / sizeof all_crashes[0]))
 
 static int setup_branches(void **state)
@@ -212,11 +248,17 @@ static int setup_branches(void **state)
     return 0;
 }
 
+/* Every sample crash through `queue`, in SQS batches of ten. */
 static void run_all_crashes(const char *queue)
 {
     bool failed[MAX_BATCH];
-    assert_int_equal(run_crashes(queue, all_crashes, 10, 0, failed), 0);
-    assert_int_equal(run_crashes(queue, all_crashes + 10, N_CRASHES - 10, 0, failed), 0);
+    for (int i = 0; i < N_CRASHES; i += 10)
+        assert_int_equal(run_crashes(queue, all_crashes + i, N_CRASHES - i < 10 ? N_CRASHES - i : 10, 0, failed), 0);
+}
+
+static long change_log_rows(void)
+{
+    return strtol(value("SELECT count(*) FROM atd_txdot_change_log"), NULL, 10);
 }
 
 static void test_location_every_branch(void **state)
@@ -228,9 +270,35 @@ static void test_location_every_branch(void **state)
         int id;
         const char *loc;
     } want[] = {
-        {1, "INT-1"},    {2, "NULL"},     {3, "NULL"},       {4, "NULL"},  {5, "SVRD-A-E1"}, {6, "SVRD-A-W"},
-        {7, "SVRD-B-S"}, {8, "SVRD-B-N"}, {9, "NULL"},       {10, "NULL"}, {11, "NULL"},     {12, "NULL"},
-        {13, "NULL"},    {14, "NULL"},    {15, "SVRD-A-E1"}, {16, "NULL"}, {17, "NULL"},
+        {1, "INT-1"},
+        {2, "NULL"},
+        {3, "NULL"},
+        {4, "NULL"},
+        {5, "SVRD-A-E1"},
+        {6, "SVRD-A-W"},
+        {7, "SVRD-B-S"},
+        {8, "SVRD-B-N"},
+        {9, "NULL"},
+        {10, "NULL"},
+        {11, "NULL"},
+        {12, "NULL"},
+        {13, "NULL"},
+        {14, "NULL"},
+        {15, "SVRD-A-E1"},
+        {16, "NULL"},
+        {17, "NULL"},
+        /* 18: no coordinates; 19: 0.8 ft off US 290, outside the lane's box; 20: 0.3 ft past IH 35's end */
+        {18, "NULL"},
+        {19, "NULL"},
+        {20, "NULL"},
+        /* service roads of group 2, 0 ("svrd"), NULL and L-shaped ("Svrd"); 25: private_dr_fl NULL */
+        {21, "SVRD-G2"},
+        {22, "SVRD-G0"},
+        {23, "SVRD-GN"},
+        {24, "SVRD-L"},
+        {25, "NULL"},
+        /* 26: SVRD-EDGE's centroid at exactly 295 degrees (ST_Azimuth * 180 / pi()), the cone's edge */
+        {26, "SVRD-EDGE"},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         const char *got = location_of(want[i].id);
@@ -239,11 +307,15 @@ static void test_location_every_branch(void **state)
     }
     /* The service-road crashes now sit exactly on their location's centroid, position included. */
     assert_string_equal(value("SELECT count(*) FROM atd_txdot_crashes c JOIN atd_txdot_locations l USING (location_id)"
-                              " WHERE c.crash_id IN (5, 6, 7, 8, 15)"
+                              " WHERE c.crash_id IN (5, 6, 7, 8, 15, 21, 22, 23, 24, 26)"
                               "   AND c.latitude_primary = ST_Y(ST_Centroid(l.shape))"
                               "   AND c.longitude_primary = ST_X(ST_Centroid(l.shape))"
                               "   AND ST_Equals(c.position, ST_Centroid(l.shape))"),
-                        "5");
+                        "10");
+    /* The L's centroid lies outside it: the crash moved there is in no polygon of its own. */
+    assert_string_equal(value("SELECT ST_Contains(l.shape, c.position) FROM atd_txdot_crashes c"
+                              " JOIN atd_txdot_locations l USING (location_id) WHERE c.crash_id = 24"),
+                        "f");
     assert_string_equal(value("SELECT latitude_primary || ' ' || longitude_primary FROM atd_txdot_crashes"
                               " WHERE crash_id = 5"),
                         "30.276000000000003 -97.7293");
@@ -252,7 +324,8 @@ static void test_location_every_branch(void **state)
                               " WHERE crash_id = 9"),
                         "30.285 -97.73");
     assert_string_equal(value("SELECT latitude_primary IS NULL FROM atd_txdot_crashes WHERE crash_id = 4"), "t");
-    assert_string_equal(value("SELECT count(*) FROM atd_txdot_crashes WHERE crash_id IN (1,2,3,9,10,11,12,13,14,16,17)"
+    assert_string_equal(value("SELECT count(*) FROM atd_txdot_crashes"
+                              " WHERE crash_id IN (1,2,3,9,10,11,12,13,14,16,17,19,20,25)"
                               " AND NOT ST_Equals(position, ST_SetSRID(ST_MakePoint(longitude_primary,"
                               " latitude_primary), 4326))"),
                         "0");
@@ -262,6 +335,54 @@ static void test_location_every_branch(void **state)
                         "\"new\":\"SVRD-A-E1\",\"wrote\":true,\"branch\":\"service_road\""));
     assert_true(log_has("\"key\":14,\"keyField\":\"crash_id\",\"field\":\"location_id\",\"old\":\"INT-AB\","
                         "\"new\":null,\"wrote\":true,\"branch\":\"main_lane\""));
+    /* Every write ran the audit trigger: one change-log row per crash written, with its cost. */
+    assert_string_equal(value("SELECT count(DISTINCT record_id) || ' ' || count(*) FROM atd_txdot_change_log"),
+                        "22 22");
+    assert_string_equal(value("SELECT est_comp_cost || ' ' || (atd_mode_category_metadata->1->>'mode')"
+                              " FROM atd_txdot_crashes WHERE crash_id = 5"),
+                        "250000 BICYCLE");
+}
+
+/* The service-road function's main lane is the union of the lanes with round caps and no
+ * bounding-box test, as in production; the handler asks find_cr3_mainlane_crash first (flat
+ * caps, the unbuffered lane's box), so those crashes are not main-lane crashes. */
+static void test_mainlane_production_details(void **state)
+{
+    (void)state;
+    load_sample();
+    assert_string_equal(value("SELECT location_id FROM find_service_road_location_for_centerline_crash(20)"),
+                        "SVRD-END");
+    assert_string_equal(value("SELECT location_id FROM find_service_road_location_for_centerline_crash(19)"),
+                        "SVRD-B-S");
+    assert_string_equal(value("SELECT count(*) FROM find_cr3_mainlane_crash(19)"), "0");
+    assert_string_equal(value("SELECT count(*) FROM find_cr3_mainlane_crash(20)"), "0");
+    assert_string_equal(value("SELECT count(*) FROM find_cr3_mainlane_crash(15)"), "1");
+    /* The azimuth is production's ST_Azimuth * 180 / pi(): 295 for crash 26, in the cone; degrees()
+     * differs in the last bit there. */
+    assert_string_equal(value("SELECT (ST_Azimuth(c.position, ST_Centroid(l.shape)) * 180 / pi())::text || ' '"
+                              " || degrees(ST_Azimuth(c.position, ST_Centroid(l.shape)))::text"
+                              " FROM atd_txdot_crashes c, atd_txdot_locations l"
+                              " WHERE c.crash_id = 26 AND l.location_id = 'SVRD-EDGE'"),
+                        "295 294.99999999999994");
+    assert_string_equal(value("SELECT location_id FROM find_service_road_location_for_centerline_crash(26)"),
+                        "SVRD-EDGE");
+    /* private_dr_fl NULL does not qualify; 'N' does. */
+    assert_string_equal(value("SELECT count(*) FROM find_service_road_location_for_centerline_crash(25)"), "0");
+    assert_string_equal(value("SELECT location_id FROM find_service_road_location_for_centerline_crash(23)"),
+                        "SVRD-GN");
+    /* The objects production has besides the handlers' own. */
+    assert_string_equal(value("SELECT find_location_id_for_cr3_collision(1)"), "INT-1");
+    assert_string_equal(value("SELECT find_location_id_for_cr3_collision(3)"), "NULL");
+    assert_string_equal(value("SELECT string_agg(id::text, ',') FROM find_crash_jurisdictions(13)"), "6");
+    assert_string_equal(value("SELECT string_agg(id::text, ',') FROM find_crash_jurisdictions(1)"), "5");
+    assert_string_equal(value("SELECT ST_AsText(centroid) FROM atd_txdot_locations_with_centroids"
+                              " WHERE location_id = 'SVRD-A-E1'"),
+                        "POINT(-97.7293 30.276000000000003)");
+    bool failed[MAX_BATCH];
+    int keys[] = {19, 20};
+    assert_int_equal(run_crashes(QUEUE("crash_update_location"), keys, 2, 0, failed), 0);
+    assert_true(log_has("\"key\":19,\"keyField\":\"crash_id\",\"field\":\"location_id\",\"old\":null,"
+                        "\"new\":null,\"wrote\":false,\"branch\":\"no_location\""));
 }
 
 /* The move re-fires the coordinate trigger; that second event, and any repeat, writes nothing. */
@@ -273,37 +394,55 @@ static void test_location_fixed_point_and_redelivery(void **state)
     char before[N_CRASHES][32];
     for (int i = 0; i < N_CRASHES; i++)
         snprintf(before[i], sizeof before[i], "%s", xmin_of(all_crashes[i]));
-    run_all_crashes(QUEUE("crash_update_location"));
-    for (int i = 0; i < N_CRASHES; i++)
-        if (strcmp(before[i], xmin_of(all_crashes[i])) != 0)
-            fail_msg("crash %d was written again by the second delivery", all_crashes[i]);
+    long logged = change_log_rows();
+    for (int pass = 2; pass <= 3; pass++) {
+        run_all_crashes(QUEUE("crash_update_location"));
+        for (int i = 0; i < N_CRASHES; i++)
+            if (strcmp(before[i], xmin_of(all_crashes[i])) != 0)
+                fail_msg("crash %d was written again by delivery %d", all_crashes[i], pass);
+        assert_int_equal(change_log_rows(), logged);
+    }
     assert_string_equal(location_of(5), "SVRD-A-E1");
+    /* Group 2, 0, NULL and L-shaped: kept because each sits on its location's centroid. */
+    assert_string_equal(location_of(21), "SVRD-G2");
+    assert_string_equal(location_of(22), "SVRD-G0");
+    assert_string_equal(location_of(23), "SVRD-GN");
+    assert_string_equal(location_of(24), "SVRD-L");
     assert_true(log_has("\"key\":5,\"keyField\":\"crash_id\",\"field\":\"location_id\",\"old\":\"SVRD-A-E1\","
-                        "\"new\":\"SVRD-A-E1\",\"wrote\":false,\"branch\":\"intersection\""));
+                        "\"new\":\"SVRD-A-E1\",\"wrote\":false,\"branch\":\"service_road_kept\""));
+    assert_true(log_has("\"key\":24,\"keyField\":\"crash_id\",\"field\":\"location_id\",\"old\":\"SVRD-L\","
+                        "\"new\":\"SVRD-L\",\"wrote\":false,\"branch\":\"service_road_kept\""));
+    /* Moved off its centroid (an edit), the crash is placed by the rule again. */
+    sql("UPDATE atd_txdot_crashes SET latitude_primary = 30.2950, longitude_primary = -97.7650 WHERE crash_id = 21");
+    int one[] = {21};
+    bool failed[MAX_BATCH];
+    assert_int_equal(run_crashes(QUEUE("crash_update_location"), one, 1, 0, failed), 0);
+    assert_string_equal(location_of(21), "NULL");
 }
 
 static void test_noncr3_every_branch(void **state)
 {
     (void)state;
     load_sample();
-    static const int cases[] = {101, 102, 103, 104, 105, 106};
-    static const char *want[] = {"INT-1", "NULL", "NULL", "NULL", "SVRD-A-E1", "NULL"};
+    static const int cases[] = {101, 102, 103, 104, 105, 106, 107};
+    static const char *want[] = {"INT-1", "NULL", "NULL", "NULL", "SVRD-A-E1", "NULL", "INT-AB"};
+    enum { N_CASES = sizeof cases / sizeof cases[0] };
     bool failed[MAX_BATCH];
     char before_103[32];
     snprintf(before_103, sizeof before_103, "%s", value("SELECT xmin::text FROM atd_apd_blueform WHERE case_id = 103"));
-    assert_int_equal(run_keys(QUEUE("crash_update_noncr3_location"), "case_id", cases, 6, 0, failed), 0);
-    for (int i = 0; i < 6; i++) {
+    assert_int_equal(run_keys(QUEUE("crash_update_noncr3_location"), "case_id", cases, N_CASES, 0, failed), 0);
+    for (int i = 0; i < N_CASES; i++) {
         const char *got = value("SELECT location_id FROM atd_apd_blueform WHERE case_id = %d", cases[i]);
         if (strcmp(got, want[i]) != 0)
             fail_msg("case %d: location_id %s, expected %s", cases[i], got, want[i]);
     }
     /* 103 already had the right (NULL) value: not written. */
     assert_string_equal(value("SELECT xmin::text FROM atd_apd_blueform WHERE case_id = 103"), before_103);
-    char before[6][32];
-    for (int i = 0; i < 6; i++)
+    char before[N_CASES][32];
+    for (int i = 0; i < N_CASES; i++)
         snprintf(before[i], 32, "%s", value("SELECT xmin::text FROM atd_apd_blueform WHERE case_id = %d", cases[i]));
-    assert_int_equal(run_keys(QUEUE("crash_update_noncr3_location"), "case_id", cases, 6, 0, failed), 0);
-    for (int i = 0; i < 6; i++)
+    assert_int_equal(run_keys(QUEUE("crash_update_noncr3_location"), "case_id", cases, N_CASES, 0, failed), 0);
+    for (int i = 0; i < N_CASES; i++)
         assert_string_equal(value("SELECT xmin::text FROM atd_apd_blueform WHERE case_id = %d", cases[i]), before[i]);
     assert_true(log_has("\"key\":101,\"keyField\":\"case_id\",\"field\":\"location_id\",\"old\":null,"
                         "\"new\":\"INT-1\",\"wrote\":true"));
@@ -313,19 +452,25 @@ static void test_jurisdiction_every_branch(void **state)
 {
     (void)state;
     load_sample();
-    char before_1[32];
+    char before_1[32], before_4[32];
     snprintf(before_1, sizeof before_1, "%s", xmin_of(1));
+    snprintf(before_4, sizeof before_4, "%s", xmin_of(4));
     run_all_crashes(QUEUE("crash_update_jurisdiction"));
     for (int i = 0; i < N_CRASHES; i++) {
         int id = all_crashes[i];
-        const char *want = (id == 4 || id == 13 || id == 17) ? "N" : "Y";
+        /* 4 and 18 have no position: city_id decides (22: 'Y', as the crashes' trigger does) */
+        const char *want = (id == 13 || id == 17 || id == 18) ? "N" : "Y";
         const char *got = value("SELECT austin_full_purpose FROM atd_txdot_crashes WHERE crash_id = %d", id);
         if (strcmp(got, want) != 0)
             fail_msg("crash %d: austin_full_purpose %s, expected %s", id, got, want);
     }
     assert_string_equal(xmin_of(1), before_1); /* already 'Y': not written */
+    assert_string_equal(xmin_of(4), before_4); /* no position, city 22: 'Y' agrees with the trigger */
     /* city_id stays as the state sent it (the production city_id = 22 rule is not carried over). */
-    assert_string_equal(value("SELECT count(*) FROM atd_txdot_crashes WHERE city_id IS DISTINCT FROM 22"), "0");
+    assert_string_equal(value("SELECT count(*) FROM atd_txdot_crashes WHERE city_id IS DISTINCT FROM 22"), "1");
+    /* The trigger's side: any write of 'N' to an unplaced crash of city 22 comes back 'Y'. */
+    sql("UPDATE atd_txdot_crashes SET austin_full_purpose = 'N' WHERE crash_id = 4");
+    assert_string_equal(value("SELECT austin_full_purpose FROM atd_txdot_crashes WHERE crash_id = 4"), "Y");
     /* Location and coordinates are not this handler's business. */
     assert_string_equal(location_of(5), "NULL");
     char before[N_CRASHES][32];
@@ -336,6 +481,8 @@ static void test_jurisdiction_every_branch(void **state)
         assert_string_equal(xmin_of(all_crashes[i]), before[i]);
     assert_true(log_has("\"key\":13,\"keyField\":\"crash_id\",\"field\":\"austin_full_purpose\",\"old\":\"Y\","
                         "\"new\":\"N\",\"wrote\":true,\"branch\":\"outside_full_purpose\""));
+    assert_true(log_has("\"key\":18,\"keyField\":\"crash_id\",\"field\":\"austin_full_purpose\",\"old\":\"Y\","
+                        "\"new\":\"N\",\"wrote\":true,\"branch\":\"no_position\""));
 }
 
 /* Keys: an integer or a string of digits; anything else fails that record alone. */
@@ -374,6 +521,35 @@ static void test_keys_and_missing_rows(void **state)
     assert_true(log_has("\"level\":\"WARN\""));
 }
 
+/* A failed record is logged once: the runtime's outcome line, holding the handler, the
+ * messageId, the outcome and why (with the key), and no other line about it. */
+static void test_failure_logged_once(void **state)
+{
+    (void)state;
+    load_sample();
+    char *bodies[] = {hasura_body("crash_id", "424242"), hasura_body("crash_id", "\"4x2\""),
+                      hasura_body("crash_id", "1")};
+    bool failed[MAX_BATCH];
+    size_t from = log_size();
+    assert_int_equal(run_bodies(QUEUE("crash_update_jurisdiction"), bodies, 3, 0, failed), 2);
+    assert_true(failed[0] && failed[1] && !failed[2]);
+    char *line = NULL;
+    assert_int_equal(log_lines_with(from, "424242", &line), 1);
+    const char *l = line ? line : "";
+    assert_non_null(strstr(l, "crash_id 424242 does not exist in atd_txdot_crashes"));
+    assert_non_null(strstr(l, "\"handler\":\"crash_update_jurisdiction\""));
+    assert_non_null(strstr(l, "\"outcome\":\"failed\""));
+    assert_non_null(strstr(l, "\"messageId\":\""));
+    free(line);
+    assert_int_equal(log_lines_with(from, "event.data.new.crash_id is a string", &line), 1);
+    assert_non_null(strstr(line ? line : "", "\"outcome\":\"failed\""));
+    free(line);
+    assert_int_equal(log_lines_with(from, "\"outcome\":\"failed\"", &line), 2);
+    free(line);
+    for (int i = 0; i < 3; i++)
+        free(bodies[i]);
+}
+
 /* A lookup that errors (here: a function that is gone) fails the record and keeps the good value. */
 static void test_failed_lookup_keeps_location(void **state)
 {
@@ -391,6 +567,7 @@ static void test_failed_lookup_keeps_location(void **state)
     assert_int_equal(rc, 1);
     assert_string_equal(location_of(1), "INT-1"); /* ...but a failed lookup never writes */
     assert_true(log_has("find_location_for_cr3_collision"));
+    assert_true(log_has("crash_id=1 (atd_txdot_crashes.location_id): ")); /* the failure names its key */
     /* Once the lookup works again, the retry writes the right value on the same connection. */
     assert_int_equal(run_crashes(QUEUE("crash_update_location"), one, 1, 0, failed), 0);
     assert_string_equal(location_of(1), "NULL");
@@ -668,11 +845,17 @@ int main(int argc, char **argv)
     int rc;
     if (strcmp(suite, "branches") == 0) {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_location_every_branch),   cmocka_unit_test(test_location_fixed_point_and_redelivery),
-            cmocka_unit_test(test_noncr3_every_branch),     cmocka_unit_test(test_jurisdiction_every_branch),
-            cmocka_unit_test(test_keys_and_missing_rows),   cmocka_unit_test(test_failed_lookup_keeps_location),
-            cmocka_unit_test(test_batch_is_one_round_trip), cmocka_unit_test(test_sslmode_honoured),
+            cmocka_unit_test(test_location_every_branch),
+            cmocka_unit_test(test_location_fixed_point_and_redelivery),
+            cmocka_unit_test(test_mainlane_production_details),
+            cmocka_unit_test(test_noncr3_every_branch),
+            cmocka_unit_test(test_jurisdiction_every_branch),
+            cmocka_unit_test(test_keys_and_missing_rows),
+            cmocka_unit_test(test_failed_lookup_keeps_location),
+            cmocka_unit_test(test_batch_is_one_round_trip),
+            cmocka_unit_test(test_sslmode_honoured),
             cmocka_unit_test(test_password_never_logged),
+            cmocka_unit_test(test_failure_logged_once),
         };
         rc = cmocka_run_group_tests_name("handlers (shared PostGIS)", tests, setup_branches, NULL);
     } else if (strcmp(suite, "faults") == 0) {

@@ -130,6 +130,109 @@ static void names(void **state)
     assert_non_null(strstr(why, "62 characters"));
 }
 
+/* The environment of the endpoint (VZ_STAGE) decides which stages it serves. */
+static void names_of_another_environment(void **state)
+{
+    (void)state;
+    char why[256];
+    setenv("VZ_STAGE", "production", 1);
+    assert_int_equal(vz_endpoint_check_name("example_production", NULL, why, sizeof why), 0);
+    assert_int_equal(vz_endpoint_check_name("example_staging", NULL, why, sizeof why), 403);
+    assert_string_equal(why, "event name example_staging is for stage staging, which the production endpoint does "
+                             "not serve");
+    assert_int_equal(vz_endpoint_check_name("example_pr_845", NULL, why, sizeof why), 403);
+    assert_non_null(strstr(why, "stage pr_845"));
+    assert_int_equal(vz_endpoint_check_name("example_productionx", NULL, why, sizeof why), 403);
+
+    setenv("VZ_STAGE", "staging", 1);
+    assert_int_equal(vz_endpoint_check_name("example_staging", NULL, why, sizeof why), 0);
+    assert_int_equal(vz_endpoint_check_name("example_pr_845", NULL, why, sizeof why), 0);
+    assert_int_equal(vz_endpoint_check_name("example_pr_1234567", NULL, why, sizeof why), 0);
+    assert_int_equal(vz_endpoint_check_name("example_production", NULL, why, sizeof why), 403);
+    assert_string_equal(why, "event name example_production is for stage production, which the staging endpoint "
+                             "does not serve");
+    /* Only real pull-request stages: no leading zero, at most 7 digits, nothing after. */
+    assert_int_equal(vz_endpoint_check_name("example_pr_045", NULL, why, sizeof why), 403);
+    assert_int_equal(vz_endpoint_check_name("example_pr_12345678", NULL, why, sizeof why), 403);
+    assert_int_equal(vz_endpoint_check_name("example_pr_", NULL, why, sizeof why), 403);
+    assert_int_equal(vz_endpoint_check_name("example_pr_1_production", NULL, why, sizeof why), 403);
+    assert_int_equal(vz_endpoint_check_name("example_a-b", NULL, why, sizeof why), 403);
+
+    /* A stage's own endpoint would serve itself only. */
+    setenv("VZ_STAGE", "pr_7", 1);
+    assert_int_equal(vz_endpoint_check_name("example_pr_7", NULL, why, sizeof why), 0);
+    assert_int_equal(vz_endpoint_check_name("example_pr_70", NULL, why, sizeof why), 403);
+    unsetenv("VZ_STAGE");
+}
+
+/* VZ_DEPLOYED_HANDLERS / VZ_DEPLOYED_PR_HANDLERS: the handlers the environment deploys. */
+static void names_of_undeployed_handlers(void **state)
+{
+    (void)state;
+    char why[256];
+    setenv("VZ_STAGE", "staging", 1);
+    setenv("VZ_DEPLOYED_HANDLERS", "crash_update_location,crash_update_jurisdiction", 1);
+    setenv("VZ_DEPLOYED_PR_HANDLERS", "crash_update_location,example", 1);
+    assert_int_equal(vz_endpoint_check_name("crash_update_location_staging", NULL, why, sizeof why), 0);
+    assert_int_equal(vz_endpoint_check_name("crash_update_jurisdiction_staging", NULL, why, sizeof why), 0);
+    assert_int_equal(vz_endpoint_check_name("example_staging", NULL, why, sizeof why), 403);
+    assert_string_equal(why, "handler example is not deployed in stage staging");
+    assert_int_equal(vz_endpoint_check_name("example_pr_45", NULL, why, sizeof why), 0);
+    assert_int_equal(vz_endpoint_check_name("crash_update_jurisdiction_pr_45", NULL, why, sizeof why), 403);
+    assert_string_equal(why, "handler crash_update_jurisdiction is not deployed in stage pr_45");
+    /* A list item is a whole name: "crash_update_location" does not admit "crash_update". */
+    setenv("VZ_DEPLOYED_HANDLERS", "crash_update_locationx,xcrash_update_location,", 1);
+    assert_int_equal(vz_endpoint_check_name("crash_update_location_staging", NULL, why, sizeof why), 403);
+    setenv("VZ_DEPLOYED_HANDLERS", "", 1); /* set and empty: nothing is deployed */
+    assert_int_equal(vz_endpoint_check_name("crash_update_location_staging", NULL, why, sizeof why), 403);
+    unsetenv("VZ_DEPLOYED_HANDLERS"); /* unset: every handler built in */
+    assert_int_equal(vz_endpoint_check_name("example_staging", NULL, why, sizeof why), 0);
+    unsetenv("VZ_DEPLOYED_PR_HANDLERS");
+    unsetenv("VZ_STAGE");
+}
+
+/* The whole request: the caller with the key is told why, with the true 403. */
+#define BODY "{\"event\":{\"op\":\"UPDATE\",\"data\":{\"new\":{\"crash_id\":1}}}}"
+
+static void refusals_name_the_reason(void **state)
+{
+    (void)state;
+    char msg[512];
+    setenv("VZ_STAGE", "production", 1);
+    setenv("VZ_DEPLOYED_HANDLERS", "crash_update_location", 1);
+    const char *staging_name[] = {"HASURA_EVENT_API", SECRET, "HASURA_EVENT_NAME", "crash_update_location_staging",
+                                  NULL};
+    assert_int_equal(run_event(url_event("POST", BODY, 0, staging_name), msg, sizeof msg), 403);
+    assert_string_equal(msg, "Forbidden Request: event name crash_update_location_staging is for stage staging, "
+                             "which the production endpoint does not serve");
+    const char *example[] = {"HASURA_EVENT_API", SECRET, "HASURA_EVENT_NAME", "example_production", NULL};
+    assert_int_equal(run_event(url_event("POST", BODY, 0, example), msg, sizeof msg), 403);
+    assert_string_equal(msg, "Forbidden Request: handler example is not deployed in stage production");
+    /* Without the key nothing is told, whatever the name. */
+    const char *nokey[] = {"HASURA_EVENT_API", "wrong", "HASURA_EVENT_NAME", "example_production", NULL};
+    assert_int_equal(run_event(url_event("POST", BODY, 0, nokey), msg, sizeof msg), 403);
+    assert_string_equal(msg, "Forbidden Request");
+    /* A name it serves gets past the checks (to a closed port here: 503). */
+    const char *good[] = {"HASURA_EVENT_API", SECRET, "HASURA_EVENT_NAME", "crash_update_location_production", NULL};
+    assert_int_equal(run_event(url_event("POST", BODY, 0, good), msg, sizeof msg), 503);
+    unsetenv("VZ_DEPLOYED_HANDLERS");
+    unsetenv("VZ_STAGE");
+}
+
+/* The deployed endpoint's Handler field is "endpoint": the runtime starts with it (no queue consumer). */
+static void handler_field_endpoint(void **state)
+{
+    (void)state;
+    vz_batch_options opts;
+    vz_error err = {{0}, {0}};
+    setenv("_HANDLER", "endpoint", 1);
+    assert_int_equal(vz_batch_options_from_env(&opts, &err), VZ_OK);
+    assert_null(opts.fallback);
+    setenv("_HANDLER", "no_such_handler", 1);
+    assert_int_equal(vz_batch_options_from_env(&opts, &err), VZ_EINVAL);
+    unsetenv("_HANDLER");
+}
+
 static void base64_round_trip(void **state)
 {
     (void)state;
@@ -173,7 +276,6 @@ static void recognises_http_shapes(void **state)
 }
 
 static const char *const good_headers[] = {"hasura_event_api", SECRET, "hasura_event_name", "example_staging", NULL};
-#define BODY "{\"event\":{\"op\":\"UPDATE\",\"data\":{\"new\":{\"crash_id\":1}}}}"
 
 static void refusals(void **state)
 {
@@ -203,6 +305,26 @@ static void refusals(void **state)
     cJSON *elsewhere = url_event("POST", BODY, 0, good_headers);
     cJSON_ReplaceItemInObject(elsewhere, "rawPath", cJSON_CreateString("/admin"));
     assert_int_equal(run_event(elsewhere, msg, sizeof msg), 404);
+    /* only /events (or /events/), or it under the API Gateway stage the event names */
+    static const char *const not_ours[] = {"/admin/events",     "/x/events/", "/eventsx", "/production/events",
+                                           "/staging/x/events", "//events",   "/"};
+    for (size_t i = 0; i < sizeof not_ours / sizeof not_ours[0]; i++) {
+        cJSON *ev = url_event("POST", BODY, 0, good_headers);
+        cJSON_ReplaceItemInObject(ev, "rawPath", cJSON_CreateString(not_ours[i]));
+        cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(ev, "requestContext"), "stage", "staging");
+        assert_int_equal(run_event(ev, msg, sizeof msg), 404);
+    }
+    static const char *const ours[] = {"/events", "/events/", "/staging/events", "/staging/events/"};
+    for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++) {
+        cJSON *ev = url_event("POST", BODY, 0, good_headers);
+        cJSON_ReplaceItemInObject(ev, "rawPath", cJSON_CreateString(ours[i]));
+        cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(ev, "requestContext"), "stage", "staging");
+        assert_int_not_equal(run_event(ev, msg, sizeof msg), 404);
+    }
+    cJSON *dflt = url_event("POST", BODY, 0, good_headers);
+    cJSON_ReplaceItemInObject(dflt, "rawPath", cJSON_CreateString("/$default/events"));
+    cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(dflt, "requestContext"), "stage", "$default");
+    assert_int_equal(run_event(dflt, msg, sizeof msg), 404);
 }
 
 static void secret_not_configured_is_503(void **state)
@@ -233,6 +355,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(secret_compare),
         cmocka_unit_test(names),
+        cmocka_unit_test(names_of_another_environment),
+        cmocka_unit_test(names_of_undeployed_handlers),
+        cmocka_unit_test(refusals_name_the_reason),
+        cmocka_unit_test(handler_field_endpoint),
         cmocka_unit_test(base64_round_trip),
         cmocka_unit_test(recognises_http_shapes),
         cmocka_unit_test(refusals),

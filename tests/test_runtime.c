@@ -116,6 +116,64 @@ static void configuration_comes_from_the_environment(void **state)
     unsetenv("AWS_LAMBDA_RUNTIME_API");
 }
 
+static void request_ids_are_percent_encoded_whole_or_refused(void **state)
+{
+    (void)state;
+    char path[3500], small[40];
+    const char *why;
+    assert_true(
+        vz_runtime_invocation_path(path, sizeof path, "8476a536-e9f4-11e8-9739-2dfe598c3fcd", "response", &why));
+    assert_string_equal(path, "/runtime/invocation/8476a536-e9f4-11e8-9739-2dfe598c3fcd/response");
+    assert_true(vz_runtime_invocation_path(path, sizeof path, "a b/../c?d#e%", "error", &why));
+    assert_string_equal(path, "/runtime/invocation/a%20b%2F%2E%2E%2Fc%3Fd%23e%25/error");
+    assert_true(vz_runtime_invocation_path(path, sizeof path, "\xc3\xa9", "response", &why));
+    assert_string_equal(path, "/runtime/invocation/%C3%A9/response");
+    char id[VZ_RUNTIME_MAX_REQUEST_ID + 2];
+    memset(id, 'x', sizeof id - 1);
+    id[VZ_RUNTIME_MAX_REQUEST_ID] = '\0';
+    assert_true(vz_runtime_invocation_path(path, sizeof path, id, "response", &why)); /* never cut */
+    assert_int_equal(strlen(path), strlen("/runtime/invocation//response") + VZ_RUNTIME_MAX_REQUEST_ID);
+    id[VZ_RUNTIME_MAX_REQUEST_ID] = 'x';
+    id[VZ_RUNTIME_MAX_REQUEST_ID + 1] = '\0';
+    assert_false(vz_runtime_invocation_path(path, sizeof path, id, "response", &why));
+    assert_string_equal(why, "it is longer than 1024 characters");
+    assert_false(vz_runtime_invocation_path(path, sizeof path, "a\tb", "response", &why));
+    assert_string_equal(why, "it holds a control character");
+    assert_false(vz_runtime_invocation_path(path, sizeof path, "a\x7f", "response", &why));
+    assert_false(vz_runtime_invocation_path(path, sizeof path, "", "response", &why));
+    assert_false(vz_runtime_invocation_path(small, sizeof small, "0123456789abcdef0123", "response", &why));
+    assert_string_equal(why, "the path does not fit");
+}
+
+static void a_nul_in_the_request_id_is_kept_as_a_control_character(void **state)
+{
+    (void)state;
+    vz_arena a;
+    vz_arena_init(&a, 0);
+    vz_runtime_invocation inv;
+    memset(&inv, 0, sizeof inv);
+    static const char line[] = "Lambda-Runtime-Aws-Request-Id: abc\0def\r\n";
+    assert_true(vz_runtime_parse_header(&inv, &a, line, sizeof line - 1));
+    assert_int_equal(strlen(inv.request_id), 7);
+    const char *why;
+    char path[64];
+    assert_false(vz_runtime_invocation_path(path, sizeof path, inv.request_id, "response", &why));
+    vz_arena_destroy(&a);
+}
+
+static void implausible_deadlines_give_way(void **state)
+{
+    (void)state;
+    const int64_t started = 1764590000000, now = started + 60000;
+    assert_int_equal(vz_runtime_plausible_deadline(now + 3000, now, started, 0), now + 3000);
+    assert_int_equal(vz_runtime_plausible_deadline(now + (int64_t)900000, now, started, 0), now + (int64_t)900000);
+    assert_int_equal(vz_runtime_plausible_deadline(now - 10, now, started, 0), now - 10); /* late, but real */
+    assert_int_equal(vz_runtime_plausible_deadline(5000, now, started, 0), 0);            /* not an epoch time */
+    assert_int_equal(vz_runtime_plausible_deadline(now + (int64_t)900000 + 1, now, started, 0), 0);
+    assert_int_equal(vz_runtime_plausible_deadline(5000, now, started, 30), now + 30000);
+    assert_int_equal(vz_runtime_plausible_deadline(started - 1, now, started, 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -124,6 +182,9 @@ int main(void)
         cmocka_unit_test(error_types_follow_lambdas_pattern),
         cmocka_unit_test(backoff_doubles_and_is_capped),
         cmocka_unit_test(configuration_comes_from_the_environment),
+        cmocka_unit_test(request_ids_are_percent_encoded_whole_or_refused),
+        cmocka_unit_test(a_nul_in_the_request_id_is_kept_as_a_control_character),
+        cmocka_unit_test(implausible_deadlines_give_way),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -108,6 +108,29 @@ static void record_without_message_id_fails_the_invocation(void **state)
     parse_fails("{\"Records\":[\"text\"]}", "not an object");
 }
 
+/* The answer must name exactly the failed records in valid JSON and UTF-8: a messageId that
+ * cannot be echoed exactly fails the invocation, as one that is missing does. */
+static void odd_message_ids_and_trailing_bytes_fail_the_invocation(void **state)
+{
+    (void)state;
+    parse_fails("{\"Records\":[{\"messageId\":\"abc\\u0000def\",\"body\":\"\"}]}", "NUL character");
+    parse_fails("{\"Records\":[{\"messageId\":\"a\",\"body\":\"x\\u0000\"}]}", "NUL character");
+    parse_fails("{\"Records\":[{\"messageId\":\"ab\xff\",\"body\":\"\"}]}", "not valid UTF-8");
+    parse_fails("{\"Records\":[{\"messageId\":\"\xed\xa0\x80\",\"body\":\"\"}]}", "not valid UTF-8");
+    parse_fails("{\"Records\":[]} {\"Records\":[]}", "bytes after its JSON value");
+    parse_fails("{\"Records\":[]}x", "bytes after its JSON value");
+    /* what is not a NUL: an escaped backslash before u0000, and whitespace after the value */
+    vz_sqs_event ev;
+    vz_error err = {{0}, {0}};
+    const char *ok = "{\"Records\":[{\"messageId\":\"a\\\\u0000\",\"body\":\"\\u00e9\"}]} \n\t";
+    assert_int_equal(vz_sqs_parse(ok, strlen(ok), &ev, &err), VZ_OK);
+    assert_string_equal(ev.records[0].message_id, "a\\u0000");
+    vz_sqs_event_free(&ev);
+    const char *utf8 = "{\"Records\":[{\"messageId\":\"caf\xc3\xa9-\xf0\x9f\x9a\x97\",\"body\":\"\"}]}";
+    assert_int_equal(vz_sqs_parse(utf8, strlen(utf8), &ev, &err), VZ_OK);
+    vz_sqs_event_free(&ev);
+}
+
 static void wrong_types_mark_only_that_record(void **state)
 {
     (void)state;
@@ -225,6 +248,7 @@ int main(void)
         cmocka_unit_test(empty_records_is_a_valid_batch),
         cmocka_unit_test(non_sqs_events_are_rejected),
         cmocka_unit_test(record_without_message_id_fails_the_invocation),
+        cmocka_unit_test(odd_message_ids_and_trailing_bytes_fail_the_invocation),
         cmocka_unit_test(wrong_types_mark_only_that_record),
         cmocka_unit_test(queue_name_is_last_arn_field),
         cmocka_unit_test(hostile_queue_names_are_rejected),

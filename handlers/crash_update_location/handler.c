@@ -18,12 +18,46 @@ static vz_db_stmt update_stmt = {"crash_update_location_update", update_sql, 1, 
 
 enum { COL_OLD_LAT = 4, COL_OLD_LON, COL_NEW_LAT, COL_NEW_LON };
 
+/* Whether s is a JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool json_number(const char *s)
+{
+    if (*s == '-')
+        s++;
+    if (*s == '0')
+        s++;
+    else if (*s >= '1' && *s <= '9')
+        while (*s >= '0' && *s <= '9')
+            s++;
+    else
+        return false;
+    if (*s == '.') {
+        if (!(*++s >= '0' && *s <= '9'))
+            return false;
+        while (*s >= '0' && *s <= '9')
+            s++;
+    }
+    if (*s == 'e' || *s == 'E') {
+        s++;
+        if (*s == '+' || *s == '-')
+            s++;
+        if (!(*s >= '0' && *s <= '9'))
+            return false;
+        while (*s >= '0' && *s <= '9')
+            s++;
+    }
+    return *s == '\0';
+}
+
+/* PostgreSQL's float8 text is a JSON number, except NaN and [-]Infinity, which JSON has not:
+ * those go into the log line as strings, so that it stays JSON. */
 static void add_coord(cJSON *o, const char *name, const char *v)
 {
-    if (v)
-        cJSON_AddRawToObject(o, name, v); /* PostgreSQL's float8 text is a JSON number */
-    else
+    if (!v)
         cJSON_AddNullToObject(o, name);
+    else if (json_number(v))
+        cJSON_AddRawToObject(o, name, v);
+    else
+        cJSON_AddStringToObject(o, name, v);
 }
 
 static void describe(const vz_db_txn *t, cJSON *extra)

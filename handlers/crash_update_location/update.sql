@@ -1,5 +1,9 @@
 -- crash_update_location: recompute a CR3 crash's location and write it only if it differs
 -- from the row as it is now (locked by lock.sql in the same transaction).  $1 = crash_id.
+--   sitting exactly on the centroid of its current service-road (SVRD) location:
+--       that location (kept): this is where the service-road move below put it, so the
+--       event the move re-fires changes nothing -- a fixed point by construction, whatever
+--       the polygon's group or shape (group 2, 0, NULL, or an L whose centroid is outside it);
 --   on a main lane with a service-road location to the right of travel:
 --       that location, and the coordinates move to its centroid (one UPDATE: atomic);
 --   on a main lane otherwise: NULL;
@@ -13,8 +17,16 @@ WITH now_row AS (
       FROM atd_txdot_crashes
      WHERE crash_id = $1
 ),
+kept AS (
+    SELECT l.location_id
+      FROM now_row AS r
+      JOIN atd_txdot_locations AS l ON l.location_id = r.location_id
+     WHERE l.description ILIKE '%SVRD%'
+       AND r.latitude_primary = ST_Y(ST_Centroid(l.shape))
+       AND r.longitude_primary = ST_X(ST_Centroid(l.shape))
+),
 main_lane AS (
-    SELECT EXISTS (SELECT 1 FROM find_cr3_mainlane_crash($1)) AS yes
+    SELECT NOT EXISTS (SELECT 1 FROM kept) AND EXISTS (SELECT 1 FROM find_cr3_mainlane_crash($1)) AS yes
 ),
 service_road AS (
     SELECT l.location_id, ST_Y(ST_Centroid(l.shape)) AS lat, ST_X(ST_Centroid(l.shape)) AS lon
@@ -25,12 +37,14 @@ service_road AS (
 decision AS (
     SELECT r.crash_id,
            r.location_id AS old_location,
-           CASE WHEN s.location_id IS NOT NULL THEN s.location_id
+           CASE WHEN k.location_id IS NOT NULL THEN k.location_id
+                WHEN s.location_id IS NOT NULL THEN s.location_id
                 WHEN m.yes THEN NULL
                 ELSE (SELECT f.location_id FROM find_location_for_cr3_collision($1) AS f LIMIT 1)
            END AS new_location,
            s.location_id IS NOT NULL AS moves,
            m.yes AS on_main_lane,
+           k.location_id IS NOT NULL AS kept,
            r.latitude_primary AS old_lat,
            r.longitude_primary AS old_lon,
            CASE WHEN s.location_id IS NOT NULL THEN s.lat ELSE r.latitude_primary END AS new_lat,
@@ -38,6 +52,7 @@ decision AS (
       FROM now_row AS r
      CROSS JOIN main_lane AS m
       LEFT JOIN service_road AS s ON true
+      LEFT JOIN kept AS k ON true
 ),
 moved AS (
     UPDATE atd_txdot_crashes AS c
@@ -60,7 +75,8 @@ assigned AS (
 SELECT d.old_location,
        d.new_location,
        EXISTS (SELECT 1 FROM moved) OR EXISTS (SELECT 1 FROM assigned) AS wrote,
-       CASE WHEN d.moves THEN 'service_road'
+       CASE WHEN d.kept THEN 'service_road_kept'
+            WHEN d.moves THEN 'service_road'
             WHEN d.on_main_lane THEN 'main_lane'
             WHEN d.new_location IS NOT NULL THEN 'intersection'
             ELSE 'no_location'

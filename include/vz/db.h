@@ -16,12 +16,15 @@
  * wait for answers never runs past the deadline: what has not answered by
  * then is cancelled and fails.  A transaction without a definite answer is
  * reported failed, never done; as the handlers are idempotent, a retry is safe.
+ * A transaction marked `rollback` runs the same statements inside BEGIN and is
+ * then rolled back (reconcile's report: what the rule would write, unwritten).
  *
  * Logs name host, port and database only; never the URL or a password.
  */
 #ifndef VZ_DB_H
 #define VZ_DB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +46,7 @@ typedef struct vz_db_txn {
     vz_db_stmt *lock;                     /* locks the row; NULL for none */
     vz_db_stmt *work;                     /* computes and writes; its first row is the answer */
     const char *params[VZ_DB_MAX_PARAMS]; /* text parameters shared by both statements */
+    bool rollback; /* run it in a transaction that is rolled back: what it would do, nothing written */
     /* Filled by vz_db_run (strings owned by ctx->arena): */
     int nrows;        /* rows the work statement returned */
     int ncols;        /* columns of its first row */

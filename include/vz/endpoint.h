@@ -11,6 +11,14 @@
  *     letters, digits, '_' and '-', short enough for an 80-character queue name
  *     (else 400), and names a handler built into this binary followed by a stage
  *     suffix, "crash_update_location_pr_845" (else 403 "... Unknown Event Name");
+ *   - that stage is one this endpoint's environment serves: VZ_STAGE=production
+ *     serves production only, staging serves staging and every pr_<N>, unset or
+ *     "local" serves all (else 403 "Forbidden Request: event name ... is for stage
+ *     ..., which the <env> endpoint does not serve");
+ *   - the handler is deployed in that stage: listed in VZ_DEPLOYED_PR_HANDLERS for a
+ *     pr_<N> stage, in VZ_DEPLOYED_HANDLERS for any other, comma-separated; an unset
+ *     list allows every handler built in (else 403 "Forbidden Request: handler ...
+ *     is not deployed in stage ...");
  *   - the body (base64-decoded when isBase64Encoded) is at most 256 KiB (else 413)
  *     and is a JSON object in UTF-8 (else 400).
  * It then goes to queue <prefix><name> with DelaySeconds=10, and the answer is
@@ -47,7 +55,8 @@ void vz_endpoint_shutdown(void);
 bool vz_endpoint_secret_equal(const char *given, size_t given_len, const char *secret, size_t secret_len);
 
 /* Check an event name under queue_prefix (NULL = default): 0 when it may be queued, else the HTTP status
- * (403 empty / not a deployed handler, 400 malformed) with the reason in why. */
+ * (403 empty, unknown, another environment's stage or a handler not deployed there; 400 malformed) with the
+ * reason in why.  Reads VZ_STAGE, VZ_DEPLOYED_HANDLERS and VZ_DEPLOYED_PR_HANDLERS (see above). */
 int vz_endpoint_check_name(const char *name, const char *queue_prefix, char *why, size_t why_len);
 
 #endif

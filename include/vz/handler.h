@@ -43,6 +43,7 @@ typedef struct vz_item {
     const cJSON *body;           /* the body parsed as JSON when the handler asked for it, else NULL */
     vz_status status;            /* set by the handler: VZ_OK or a negative code */
     vz_error error;              /* set by the handler when status != VZ_OK */
+    int wrote; /* set by a handler that knows, for metrics: 1 changed a row, 0 unchanged; -1 (as given) unknown */
 } vz_item;
 
 typedef struct vz_handler {

@@ -5,7 +5,8 @@
  * batch, or an HTTP request to the /events/ endpoint, see endpoint.h) and
  * runs it.  The answer is either a response body (VZ_OK) or an invocation
  * error with a Lambda error type (for example Function.InvalidEvent when the
- * event is not something this function serves).
+ * event is not something this function serves).  The scheduled reconcile
+ * function (_HANDLER=reconcile, reconcile.h) reconciles for every event.
  */
 #ifndef VZ_INVOCATION_H
 #define VZ_INVOCATION_H

@@ -2,6 +2,7 @@
 #ifndef VZ_JSON_H
 #define VZ_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
@@ -16,5 +17,15 @@ const char *vz_json_type_name(const cJSON *v);
  * free with cJSON_Delete); *end, when given, is where parsing stopped.  An arena's tree goes away
  * with the arena's next reset: never cJSON_Delete it.  NULL when not valid JSON. */
 cJSON *vz_json_parse(vz_arena *arena, const char *json, size_t len, const char **end);
+
+/* Whether the n bytes at s are well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF). */
+bool vz_json_utf8_valid(const char *s, size_t n);
+
+/* Whether the JSON text (n bytes) holds a \u0000 escape inside a string: cJSON cuts strings at a NUL,
+ * so such a string would be read shorter than it is. */
+bool vz_json_has_nul_escape(const char *s, size_t n);
+
+/* Whether only JSON whitespace lies between end and s + n (what follows a parsed value). */
+bool vz_json_only_space_after(const char *s, size_t n, const char *end);
 
 #endif

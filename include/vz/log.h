@@ -69,6 +69,11 @@ void vz_log_hold(int64_t release_by_ms);
 /* Write the held lines, if any, and stop holding. */
 void vz_log_release(void);
 
+/* Write one line as vz_log does, but in the JSON form whatever the format (for lines that machines read,
+ * such as metrics: the same object in both formats). */
+void vz_log_json(vz_log_level level, const vz_log_fields *fields, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Write the held lines (holding goes on) and flush the log stream (before exit, on SIGTERM). */
 void vz_log_flush(void);
 

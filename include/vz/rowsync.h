@@ -9,13 +9,17 @@
  * and whose further columns the handler may add to its log line.  No row
  * means the key names no row: the record fails (it will reach the dead-letter
  * queue after its retries) and a warning is logged.  Any database error fails
- * the record and writes nothing.  Every record gets one log line with the
- * handler, key, old value, new value and whether it wrote.
+ * the record and writes nothing.  A record that succeeded gets one log line
+ * with the handler, key, old value, new value, whether it wrote and the branch;
+ * a failed one is logged once, by the runtime's outcome line, whose message
+ * (the item's error) names the key and says why.
  */
 #ifndef VZ_ROWSYNC_H
 #define VZ_ROWSYNC_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -35,5 +39,21 @@ typedef struct vz_rowsync {
 
 /* Run `n` records through `rs` in one database round trip, setting each item's status and error. */
 void vz_rowsync_batch(const vz_rowsync *rs, const vz_context *ctx, vz_item *items, size_t n);
+
+/* What the rule answered for one key when run over a table (reconcile). */
+typedef struct vz_rowsync_outcome {
+    vz_status status;      /* VZ_OK; VZ_ENOTFOUND when the key names no row (any more); else the failure */
+    vz_error error;        /* when status != VZ_OK */
+    bool wrote;            /* the rule changed the row (commit) or would have (rollback) */
+    const char *old_value; /* the row's value before, NULL for SQL NULL (ctx->arena) */
+    const char *new_value; /* the rule's value, NULL for SQL NULL (ctx->arena) */
+    const char *branch;    /* which rule decided (ctx->arena), or NULL */
+} vz_rowsync_outcome;
+
+/* Run rs's lock and work statements for each of `n` keys, one transaction each, in one round trip,
+ * filling out[0..n).  commit false: each transaction is rolled back (what the rule would write,
+ * nothing written).  commit true: as an event does, and each written row gets the event's log line. */
+void vz_rowsync_run_keys(const vz_rowsync *rs, const vz_context *ctx, const int32_t *keys, size_t n, bool commit,
+                         vz_rowsync_outcome *out);
 
 #endif

@@ -80,6 +80,19 @@ bool vz_runtime_parse_header(vz_runtime_invocation *inv, vz_arena *arena, const 
 /* Whether `type` is a valid Lambda-Runtime-Function-Error-Type: (Runtime|Function)\.[A-Z][a-zA-Z]+ */
 bool vz_runtime_error_type_valid(const char *type);
 
+/* Longest Lambda-Runtime-Aws-Request-Id answered (Lambda's are 36-character UUIDs); longer ones are refused. */
+#define VZ_RUNTIME_MAX_REQUEST_ID 1024
+
+/* The path "/runtime/invocation/<id>/<what>" into out (size n), the id percent-encoded whole (never
+ * cut).  false, with why filled (a static text), when the id is empty, longer than
+ * VZ_RUNTIME_MAX_REQUEST_ID or holds a control character, or out is too small. */
+bool vz_runtime_invocation_path(char *out, size_t n, const char *request_id, const char *what, const char **why);
+
+/* The deadline to run an invocation with: deadline_ms when plausible (after the process started
+ * and at most 15 minutes after now, all epoch ms); else now + timeout_s seconds when timeout_s > 0,
+ * else 0 (no deadline). */
+int64_t vz_runtime_plausible_deadline(int64_t deadline_ms, int64_t now_ms, int64_t started_ms, long timeout_s);
+
 /* The pause before try number `attempt` (2, 3, ...): base * 2^(attempt-2), capped at VZ_RUNTIME_MAX_BACKOFF_MS. */
 long vz_runtime_backoff_ms(int attempt, long base_ms);
 

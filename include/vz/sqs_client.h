@@ -63,7 +63,9 @@ vz_status vz_sqs_client_call(vz_sqs_client *c, const char *action, const cJSON *
 /* The URL of queue `name`, resolved with GetQueueUrl on first use and cached; owned by the client. */
 vz_status vz_sqs_client_queue_url(vz_sqs_client *c, const char *name, const char **url, vz_error *err);
 
-/* SendMessage of `len` bytes to queue `name` with DelaySeconds `delay_s`; the MessageId goes into message_id. */
+/* SendMessage of `len` bytes to queue `name` with DelaySeconds `delay_s`; the MessageId goes into message_id.
+ * Retried as the AWS SDKs' standard mode does (at most 3 attempts, backoff with full jitter, each failed
+ * attempt logged); timeout_ms (0 = the client's default) bounds all attempts together. */
 vz_status vz_sqs_client_send(vz_sqs_client *c, const char *name, const char *body, size_t len, int delay_s,
                              char message_id[128], long timeout_ms, vz_error *err);
 

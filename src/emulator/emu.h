@@ -29,7 +29,7 @@
 
 #include <microhttpd.h>
 
-#define EMU_MAX_SQS_QUEUES 8     /* event source mappings one emulator runs */
+#define EMU_MAX_SQS_QUEUES 32    /* event source mappings one emulator runs (one per handler in scripts/flow) */
 #define EMU_MAX_PAYLOAD 6291556u /* Lambda's 6 MB synchronous payload limit, as the RIE counts it */
 
 /* ---- configuration (filled by main.c before emu_start) ---- */

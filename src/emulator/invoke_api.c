@@ -6,7 +6,11 @@
  * The error type the runtime reported is repeated in the answer header
  * Lambda-Runtime-Function-Error-Type.  Optional request headers passed on to
  * the runtime: X-Amzn-Trace-Id, X-Amz-Client-Context, X-Amz-Cognito-Identity
- * and X-Amz-Tenant-Id.  Bodies over the limit get 413.
+ * and X-Amz-Tenant-Id.  Bodies over the limit get 413.  X-Amz-Client-Context is
+ * base64 (at most 3,583 characters), decoded before the runtime gets it in
+ * Lambda-Runtime-Client-Context, as Lambda does; a value that is not base64 is
+ * refused with 400 InvalidRequestContentException, Lambda's answer to an
+ * invalid request header (see docs/emulator.md).
  * GET /vz-emulator/stats (not part of Lambda's API) answers emu_core_stats_json(): the runtime's pid
  * and its cold-start timestamps, for scripts/bench.
  */
@@ -14,11 +18,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "emu.h"
+#include "vz/base64.h"
+#include "vz/json.h"
 #include "vz/log.h"
 
 #define FUNCTIONS "/2015-03-31/functions/"
 #define INVOCATIONS "/invocations"
+#define MAX_CLIENT_CONTEXT 3583 /* Lambda's limit on X-Amz-Client-Context, in base64 characters */
 
 static bool is_invoke_path(const char *url)
 {
@@ -26,6 +35,41 @@ static bool is_invoke_path(const char *url)
     if (n <= p + s || strncmp(url, FUNCTIONS, p) != 0 || strcmp(url + n - s, INVOCATIONS) != 0)
         return false;
     return memchr(url + p, '/', n - p - s) == NULL; /* exactly one function name segment */
+}
+
+/* The client context the runtime gets: the header's base64 decoded (a JSON document compacted to
+ * one line, since it travels in a header).  Returns a malloc'd string (caller frees), or NULL
+ * with *why saying what is wrong with the header (a static text). */
+static char *decode_client_context(const char *header, const char **why)
+{
+    size_t len = strlen(header), n = 0;
+    *why = NULL;
+    if (len > MAX_CLIENT_CONTEXT) {
+        *why = "X-Amz-Client-Context is longer than 3583 characters";
+        return NULL;
+    }
+    unsigned char *raw = vz_base64_decode(header, len, &n);
+    if (!raw) {
+        *why = "X-Amz-Client-Context must be a valid base64 encoded string";
+        return NULL;
+    }
+    cJSON *doc = cJSON_ParseWithLength((const char *)raw, n);
+    char *out = doc ? cJSON_PrintUnformatted(doc) : NULL;
+    cJSON_Delete(doc);
+    if (out) {
+        free(raw);
+        return out;
+    }
+    /* Not JSON: passed on as it is, if it can travel in a header. */
+    bool ok = vz_json_utf8_valid((const char *)raw, n);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = raw[i] >= 0x20 && raw[i] != 0x7f;
+    if (!ok) {
+        free(raw);
+        *why = "X-Amz-Client-Context decodes to text with control characters or invalid UTF-8";
+        return NULL;
+    }
+    return (char *)raw;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -55,16 +99,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                  cfg->max_event_bytes);
         return emu_http_error(c, 413, "RequestEntityTooLargeException", msg);
     }
+    const char *encoded = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Client-Context");
+    char *client_context = NULL;
+    if (encoded && *encoded) {
+        const char *why;
+        if (!(client_context = decode_client_context(encoded, &why))) {
+            vz_log(VZ_LOG_WARN, NULL, "emulator: invocation refused (400): %s (%zu characters)", why, strlen(encoded));
+            return emu_http_error(c, 400, "InvalidRequestContentException", why);
+        }
+    }
     emu_request req = {
         .payload = u->data ? u->data : "",
         .len = u->len,
         .trace_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amzn-Trace-Id"),
-        .client_context = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Client-Context"),
+        .client_context = client_context,
         .cognito_identity = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Cognito-Identity"),
         .tenant_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Amz-Tenant-Id"),
     };
     emu_result res;
-    if (emu_invoke(&req, &res) != 0)
+    int rc = emu_invoke(&req, &res);
+    free(client_context);
+    if (rc != 0)
         return emu_http_error(c, 500, "ServiceException", "the emulator ran out of memory");
     struct MHD_Response *r = res.body ? MHD_create_response_from_buffer(res.len, res.body, MHD_RESPMEM_MUST_FREE)
                                       : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);

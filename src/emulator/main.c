@@ -36,7 +36,7 @@ static void usage(FILE *out)
                  "  --url-port-file PATH write the function URL port there once listening\n"
                  "  --sqs-queue NAME     event source mapping: poll this queue (AWS_ENDPOINT_URL_SQS, AWS_REGION and\n"
                  "                       credentials from the environment), invoke with each batch, delete what\n"
-                 "                       succeeded, leave batchItemFailures for redelivery (repeat: up to 8 queues)\n"
+                 "                       succeeded, leave batchItemFailures for redelivery (repeat: up to 32 queues)\n"
                  "  --sqs-batch N        batch size, 1..10 (default 10)\n"
                  "  --sqs-wait S         long polling seconds, 0..20 (default 20)\n"
                  "  --sqs-visibility S   visibility timeout asked at each receive (default: the queue's)\n"

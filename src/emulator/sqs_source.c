@@ -35,6 +35,8 @@
 #include "vz/log.h"
 #include "vz/sqs_client.h"
 
+#define MAX_BATCH 10 /* Lambda's largest batch for a standard queue without a window, and SQS's receive */
+
 static pthread_t pollers[EMU_MAX_SQS_QUEUES];
 static int npollers;
 static int stopping; /* read and written atomically; also the SQS client's cancel flag */
@@ -165,6 +167,8 @@ static bool failures_of(const emu_result *res, const cJSON *messages, bool *keep
 static void run_batch(source *s, const cJSON *messages)
 {
     size_t n = (size_t)cJSON_GetArraySize(messages);
+    if (n > MAX_BATCH) /* poll_loop splits larger answers; never index past keep[] and handles[] */
+        return;
     cJSON *ev = build_event(s, messages);
     char *payload = ev ? cJSON_PrintUnformatted(ev) : NULL;
     cJSON_Delete(ev);
@@ -178,7 +182,7 @@ static void run_batch(source *s, const cJSON *messages)
     free(payload);
     if (rc != 0)
         return;
-    bool keep[10] = {false};
+    bool keep[MAX_BATCH] = {false};
     const char *why = NULL;
     if (res.outcome != EMU_SUCCEEDED)
         why = res.outcome == EMU_STOPPED ? "the emulator is stopping" : res.error_type;
@@ -190,7 +194,7 @@ static void run_batch(source *s, const cJSON *messages)
         emu_result_free(&res);
         return;
     }
-    const char *handles[10];
+    const char *handles[MAX_BATCH];
     size_t nd = 0;
     for (size_t i = 0; i < n; i++)
         if (!keep[i])
@@ -311,6 +315,30 @@ static cJSON *receive_batch(source *s)
     }
 }
 
+/* Invoke with what was received, --sqs-batch messages at most per invocation: a server that answers
+ * more than it was asked for (a broken peer) gets them invoked in several batches, not overrun. */
+static void invoke_in_batches(source *s, cJSON *messages)
+{
+    int total = cJSON_GetArraySize(messages);
+    int batch = s->cfg->sqs_batch >= 1 && s->cfg->sqs_batch <= MAX_BATCH ? s->cfg->sqs_batch : MAX_BATCH;
+    if (total > batch)
+        vz_log(VZ_LOG_WARN, NULL,
+               "emulator: ReceiveMessage on %s answered %d messages for a batch of at most %d; invoking them in "
+               "batches of %d",
+               s->queue, total, batch, batch);
+    while (cJSON_GetArraySize(messages) > 0) {
+        cJSON *chunk = cJSON_CreateArray();
+        if (!chunk) {
+            vz_log(VZ_LOG_ERROR, NULL, "emulator: out of memory splitting an SQS batch; it will be redelivered");
+            return;
+        }
+        for (int i = 0; i < batch && cJSON_GetArraySize(messages) > 0; i++)
+            cJSON_AddItemToArray(chunk, cJSON_DetachItemFromArray(messages, 0));
+        run_batch(s, chunk);
+        cJSON_Delete(chunk);
+    }
+}
+
 static void *poll_loop(void *arg)
 {
     source *s = arg;
@@ -321,8 +349,7 @@ static void *poll_loop(void *arg)
                 pause_ms(1000);
                 continue;
             }
-            if (cJSON_GetArraySize(messages) > 0)
-                run_batch(s, messages);
+            invoke_in_batches(s, messages);
             cJSON_Delete(messages);
         }
     }

@@ -31,6 +31,8 @@
     X(PQclear)                                                                                                         \
     X(PQconnectPoll)                                                                                                   \
     X(PQconnectStartParams)                                                                                            \
+    X(PQconninfoFree)                                                                                                  \
+    X(PQconninfoParse)                                                                                                 \
     X(PQconsumeInput)                                                                                                  \
     X(PQdb)                                                                                                            \
     X(PQenterPipelineMode)                                                                                             \
@@ -38,6 +40,7 @@
     X(PQexitPipelineMode)                                                                                              \
     X(PQfinish)                                                                                                        \
     X(PQflush)                                                                                                         \
+    X(PQfreemem)                                                                                                       \
     X(PQfreeCancel)                                                                                                    \
     X(PQgetCancel)                                                                                                     \
     X(PQgetResult)                                                                                                     \
@@ -121,6 +124,33 @@ PGconn *PQconnectStartParams(const char *const *keywords, const char *const *val
 {
     pthread_once(&pq_once, pq_load);
     return pq_loaded ? pq.PQconnectStartParams(keywords, values, expand_dbname) : FAILED_CONN;
+}
+
+/* conninfo.c checks DATABASE_URL with libpq's parser before connecting: that is the first
+ * database use.  Without libpq it gets an empty option list (nothing to refuse), so that the
+ * connection that follows fails with the reason the library could not be loaded. */
+static PQconninfoOption no_options[1];
+
+PQconninfoOption *PQconninfoParse(const char *conninfo, char **errmsg)
+{
+    pthread_once(&pq_once, pq_load);
+    if (pq_loaded)
+        return pq.PQconninfoParse(conninfo, errmsg);
+    if (errmsg)
+        *errmsg = NULL;
+    return no_options;
+}
+
+void PQconninfoFree(PQconninfoOption *connOptions)
+{
+    if (pq_loaded && connOptions != no_options)
+        pq.PQconninfoFree(connOptions);
+}
+
+void PQfreemem(void *ptr)
+{
+    if (pq_loaded)
+        pq.PQfreemem(ptr);
 }
 
 /* Everything else: forwarded once libpq is loaded, else what a failed connection answers. */

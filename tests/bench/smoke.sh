@@ -35,6 +35,9 @@ check "handlers through the emulator: no error, RSS read" \
     j '.handlersThroughEmulator.errors == 0 and .handlersThroughEmulator.vmHwmKiB > 0 and .handlersThroughEmulator.rssAnonKiB > 0'
 check "memory series read from /proc" j '(.memory.series | length) == 2 and .memory.series[0].vmRssKiB > 0'
 check "zip size" j '.zipBytes > 0'
+check "reconcile: scan, fix, rescan over the whole table; the rescan finds no drift" \
+    j '([.reconcile.passes[].pass] == ["scan","fix","rescan"]) and ([.reconcile.passes[] | .complete and .scanned > 0 and .failed == 0] | all) and .reconcile.passes[1].fixed == .reconcile.passes[0].drift and .reconcile.passes[2].drift == 0'
+check "RESULTS.md has the reconcile rows" grep -q '^| 7. reconcile `crash_update_location`' "$out/RESULTS.md"
 check "stub: the three runtimes started and timed, steady CPU read, handlers' peak RSS read" \
     j '([.stub.coldFirstNextMs[] | .median > 0] | all) and .stub.coldLeanOverDynamic.median > 0 and ([.stub.cpuUsPerInvocation[] | .median > 0] | all) and .stub.handlersPeakRssKiB.lean > 0 and .stub.errors == 0'
 check "plot is an SVG with one curve per handler" bash -c \

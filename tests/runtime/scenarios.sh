@@ -336,7 +336,7 @@ scenario_context() {
     local trace='Root=1-5f84c7a9-0123456789abcdef01234567;Parent=0123456789abcdef;Sampled=1'
     start_emu --timeout 7 --test-fault no-trace-id -- "$VZT"
     invoke t1 -d @"$tmp/t.json" -H "X-Amzn-Trace-Id: $trace" -H 'X-Amz-Tenant-Id: tenant-42' \
-        -H 'X-Amz-Client-Context: {"client":{"app_title":"vz"}}' -H 'X-Amz-Cognito-Identity: {"id":"us-east-1:abc"}'
+        -H "X-Amz-Client-Context: $(printf '%s' '{"client":{"app_title":"vz"}}' | base64 -w0)" -H 'X-Amz-Cognito-Identity: {"id":"us-east-1:abc"}'
     check "trace: answered" succeeded t1
     check "trace: in _X_AMZN_TRACE_ID and the context" log_has "trace: env=$trace ctx=$trace "
     check "trace: function ARN" log_has 'arn=arn:aws:lambda:us-east-1:012345678912:function:function '

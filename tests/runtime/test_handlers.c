@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "vz/handler.h"
+#include "vz/md5.h"
 
 static vz_status slow_handle(const vz_context *ctx, const vz_sqs_record *record, const cJSON *body, vz_error *err)
 {
@@ -43,6 +44,11 @@ static vz_status trace_handle(const vz_context *ctx, const vz_sqs_record *record
            ctx->tenant_id ? ctx->tenant_id : "(none)", ctx->invocation_id ? ctx->invocation_id : "(none)",
            ctx->client_context ? strlen(ctx->client_context) : 0,
            ctx->cognito_identity ? strlen(ctx->cognito_identity) : 0);
+    /* What the runtime received as the client context, without logging it: its MD5. */
+    char md5[33] = "(none)";
+    if (ctx->client_context)
+        vz_md5_hex(ctx->client_context, strlen(ctx->client_context), md5);
+    vz_log(VZ_LOG_INFO, NULL, "trace: client_context_md5=%s", md5);
     return VZ_OK;
 }
 

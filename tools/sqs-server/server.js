@@ -2,9 +2,10 @@
 //
 // usage: node server.js PORT_FILE [QUEUE...]
 // Listens on 127.0.0.1 with port 0 (the kernel picks a free one) and writes the
-// port to PORT_FILE once it accepts connections.  It always has the dead-letter
-// queue `atd_vz_deadletter_queue`; each QUEUE named is created as the deployment
-// creates it (VisibilityTimeout 30, redrive to that queue after 3 receives).
+// port to PORT_FILE once it accepts connections.  Each QUEUE named is created as the
+// deployment creates it (VisibilityTimeout 30, redrive after 3 receives to its stage's own
+// dead-letter queue `atd-vz-data-events-deadletter_<stage>`, the stage being the queue name's
+// `pr_<N>` or last `_` part; `..._local` for a name without one), which is created too.
 // Stops on SIGTERM or SIGINT.
 "use strict";
 const fs = require("fs");
@@ -17,8 +18,13 @@ if (!portFile) {
 }
 const region = process.env.AWS_REGION || "us-east-1";
 const accountId = "000000000000";
-const dlq = "atd_vz_deadletter_queue";
-const queues = [{ QueueName: dlq }].concat(
+const prefix = "atd-vz-data-events-";
+function deadLetterQueueOf(name) {
+    const m = /_(pr_[0-9]+|[a-z0-9]+)$/.exec(name.slice(prefix.length));
+    return `${prefix}deadletter_${name.startsWith(prefix) && m ? m[1] : "local"}`;
+}
+const deadLetterQueues = [...new Set(names.map(deadLetterQueueOf))];
+const queues = deadLetterQueues.map((QueueName) => ({ QueueName })).concat(
     names.map((QueueName) => ({
         QueueName,
         Attributes: {
@@ -27,7 +33,7 @@ const queues = [{ QueueName: dlq }].concat(
             MessageRetentionPeriod: "345600",
             VisibilityTimeout: "30",
             RedrivePolicy: JSON.stringify({
-                deadLetterTargetArn: `arn:aws:sqs:${region}:${accountId}:${dlq}`,
+                deadLetterTargetArn: `arn:aws:sqs:${region}:${accountId}:${deadLetterQueueOf(QueueName)}`,
                 maxReceiveCount: 3,
             }),
         },

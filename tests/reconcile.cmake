@@ -1,0 +1,13 @@
+# reconcile.cmake -- `vz-events reconcile` and the scheduled reconcile function against a real PostgreSQL +
+# PostGIS (tests/reconcile/reconcile_test.sh).  Each scenario starts its own throwaway cluster (scripts/db)
+# and FAILS when it cannot start.
+#   reconcile_branches  drift on every branch of the three handlers, report / fix / second run, the scheduled
+#                       form behind vz-emulator, and every metric line checked against the EMF specification
+#   reconcile_kill      PostgreSQL SIGKILLed part-way through a --fix of 20,000 crashes; a rerun finishes;
+#                       the scheduled form with a 4 s timeout answers in time, each handler given a share
+foreach(scenario branches kill)
+  add_test(NAME reconcile_${scenario}
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/reconcile/reconcile_test.sh ${scenario} $<TARGET_FILE:vz-events>
+                   $<TARGET_FILE:vz-emulator> ${CMAKE_SOURCE_DIR})
+  set_tests_properties(reconcile_${scenario} PROPERTIES LABELS "integration;db" TIMEOUT 300)
+endforeach()

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# sql_handler_conf_test.sh -- a SQL-only handler's declaration is checked when the build is configured.
+#
+# usage: sql_handler_conf_test.sh SOURCE_DIR
+# In a copy of the tree, each broken handlers/broken/ (no handler.conf, a key missing, a
+# malformed line, a column that is not a name, $2 in update.sql, no $1, lock.sql with
+# lock = none, a reserved folder name) must fail cmake's configuration with a message naming
+# the file and the problem; a correct one with `lock = none` and an unknown key (`deploy`)
+# configures and builds, and its generated C locks nothing.
+set -u
+src=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/check.sh"
+tree="$tmp/tree"
+mkdir "$tree"
+for f in CMakeLists.txt cmake include src handlers; do cp -r "$src/$f" "$tree/"; done
+sql='SELECT old, new, wrote, branch FROM (SELECT NULL::text AS old, NULL::text AS new, false AS wrote, $1::text AS branch) AS a'
+
+# configure NAME CONF SQL [LOCK_SQL]: write handlers/NAME and configure; cmake's output in $tmp/out
+configure() {
+    rm -rf "$tree/handlers/broken" "$tree/handlers/reconcile" "$tree/build"
+    mkdir -p "$tree/handlers/$1"
+    [ -n "$2" ] && printf '%b' "$2" >"$tree/handlers/$1/handler.conf"
+    printf '%s\n' "$3" >"$tree/handlers/$1/update.sql"
+    [ -n "${4:-}" ] && printf '%s\n' "$4" >"$tree/handlers/$1/lock.sql"
+    cmake -S "$tree" -B "$tree/build" -DVZ_WERROR=ON -DVZ_TESTS=OFF -DVZ_BENCH=OFF >"$tmp/out" 2>&1
+}
+fails_with() { # fails_with WHAT TEXT NAME CONF SQL [LOCK_SQL]
+    local what=$1 text=$2
+    shift 2
+    if configure "$@"; then
+        check "$what: configuration fails" false
+    else
+        # cmake wraps long messages: compare with the blanks and line ends collapsed
+        check "$what: says \"$text\"" bash -c 'tr -s " \n" "  " <"$1" | grep -qF -- "$2"' _ "$tmp/out" "$text"
+    fi
+}
+good='table = atd_txdot_crashes\nkey = crash_id\nvalue = austin_full_purpose\n'
+fails_with "no handler.conf" "handlers/broken: a SQL-only handler (update.sql, no handler.c) needs handlers/broken/handler.conf" \
+    broken "" "$sql"
+fails_with "no value" "handlers/broken/handler.conf: \`value = ...\` is missing" \
+    broken 'table = atd_txdot_crashes\nkey = crash_id\n' "$sql"
+fails_with "a line that is not key = value" "handlers/broken/handler.conf:2: expected \`key = value\`" \
+    broken 'table = atd_txdot_crashes\nkey crash_id\nvalue = x\n' "$sql"
+fails_with "a column that is not a name" "key \"crash_id; DROP\" is not a column name" \
+    broken 'table = atd_txdot_crashes\nkey = crash_id; DROP\nvalue = x\n' "$sql"
+fails_with "a second parameter" "handlers/broken/update.sql: a SQL-only handler's statements take one parameter" \
+    broken "$good" 'SELECT $1, $2'
+fails_with "no \$1" "handlers/broken/update.sql: the statement never uses \$1" broken "$good" 'SELECT 1'
+fails_with "lock.sql and lock = none" "handler.conf says \`lock = none\` but lock.sql exists" \
+    broken "${good}lock = none\n" "$sql" 'SELECT 1 FROM atd_txdot_crashes WHERE crash_id = $1 FOR UPDATE'
+fails_with "a reserved name" "handlers/reconcile: \"reconcile\" is reserved" reconcile "$good" "$sql"
+
+configure broken "# comment\n${good}lock = none   # no row lock\ndeploy = pr\n" "$sql"
+check "lock = none and an unknown key configure" test $? -eq 0
+gen="$tree/build/generated/handlers/broken/handler_gen.c"
+check "its generated C locks nothing" grep -q '.lock = NULL,' "$gen"
+check "and names its key, table and value" \
+    bash -c 'grep -q "\.key_field = \"crash_id\"" "$1" && grep -q "\.table = \"atd_txdot_crashes\"" "$1" &&
+             grep -q "\.value_field = \"austin_full_purpose\"" "$1"' _ "$gen"
+cmake --build "$tree/build" --target vz-events -j2 >"$tmp/build.log" 2>&1
+check "and it builds with -Werror" test $? -eq 0
+check "and the binary lists it" bash -c '"$1/build/vz-events" handlers | grep -qx broken' _ "$tree"
+echo "sql_handler_conf: $pass passed, $fails failed"
+[ "$fails" -eq 0 ]
