@@ -60,7 +60,8 @@ vz_status vz_invocation_run(const vz_batch_options *opts, const vz_context *ctx,
     if (odd) {
         vz_error_set(err, "Function.InvalidEvent", "%s; the whole batch fails so that it is retried", odd);
         vz_log(VZ_LOG_ERROR, NULL, "invocation rejected (%s): %s", err->type, err->message);
-        cJSON_Delete(root);
+        if (!ctx->arena) /* else the arena's */
+            cJSON_Delete(root);
         return VZ_EINVAL;
     }
     if (vz_sqs_is_event(root))
