@@ -3,6 +3,7 @@
  * twice; the arena parser (vz_json_parse) builds the trees cJSON builds, on the fixtures, on edge
  * cases and on thousands of mutated events, and fails where cJSON fails. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -135,9 +136,29 @@ static void json_parse_into_an_arena(void **state)
     vz_arena_destroy(&a);
 }
 
+/* vz_json_has_nul_escape as it was first written (byte by byte): the reference for the fast one. */
+static bool nul_escape_reference(const char *s, size_t n)
+{
+    bool in_string = false;
+    for (size_t i = 0; i < n; i++) {
+        if (!in_string) {
+            in_string = s[i] == '"';
+        } else if (s[i] == '"') {
+            in_string = false;
+        } else if (s[i] == '\\' && i + 1 < n) {
+            if (s[i + 1] == 'u' && i + 5 < n && memcmp(s + i + 2, "0000", 4) == 0)
+                return true;
+            i++;
+        }
+    }
+    return false;
+}
+
 /* Both parsers on the same bytes: both fail, or both succeed with the same tree. */
 static void same_as_cjson(vz_arena *a, const char *text, size_t len)
 {
+    if (vz_json_has_nul_escape(text, len) != nul_escape_reference(text, len))
+        fail_msg("vz_json_has_nul_escape differs from the reference on %.*s", (int)(len > 200 ? 200 : len), text);
     cJSON *want = cJSON_ParseWithLengthOpts(text, len, NULL, 0);
     cJSON *got = vz_json_parse(a, text, len, NULL);
     if (!want || !got) {
@@ -215,6 +236,11 @@ static void arena_parser_builds_cjson_trees(void **state)
         "\"\\x\"",
         "\"unterminated",
         "\"\\u0000x\"",
+        "\"a\\\\u0000\"",
+        "[\"x\", \"\\u000\"]",
+        "\"\\",
+        "\"\\u00",
+        "[\"\\\"\\u0000\"]",
         "\"tab\there\"",
         " \t\r\n [ 1 , 2 ] x",
         "\xEF\xBB\xBF{\"bom\":1}",
