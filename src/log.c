@@ -280,8 +280,12 @@ static void line_json_number(line *l, double v)
         snprintf(num, sizeof num, "null");
     else if (v > -1e15 && v < 1e15 && v == (double)(long long)v)
         snprintf(num, sizeof num, "%lld", (long long)v);
-    else
-        snprintf(num, sizeof num, "%.17g", v);
+    else {
+        /* The shortest of 15 or 17 digits that reads back as the same double (as cJSON prints). */
+        snprintf(num, sizeof num, "%.15g", v);
+        if (strtod(num, NULL) != v)
+            snprintf(num, sizeof num, "%.17g", v);
+    }
     line_puts(l, num);
 }
 

@@ -30,7 +30,10 @@ for fmt in TEXT JSON; do
     check "$fmt: no body on stdout" absent "$fixed_marker" "$tmp/out"
     check "$fmt: no raw CR in the log" absent $'\r' "$tmp/err"
     if [ $fmt = TEXT ]; then
-        check "TEXT: every line is a log line (none forged)" all_lines_match '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z (TRACE|DEBUG|INFO |WARN |ERROR|FATAL) ' "$tmp/err"
+        # A TEXT line is a text log line, or a metrics object of its own (Embedded Metric Format).
+        check "TEXT: every line is a log line (none forged)" all_lines_match '^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z (TRACE|DEBUG|INFO |WARN |ERROR|FATAL) |\{"timestamp":"[^"]*","level":"INFO","message":"metrics: [a-z]+",.*"_aws":\{"CloudWatchMetrics":.*\}$)' "$tmp/err"
+        check "TEXT: the metrics lines parse" node -e '
+          for (const l of require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n")) if (l[0] === "{") JSON.parse(l);' "$tmp/err"
         check "TEXT: the CR/LF of the queue is shown escaped" grep -q 'example\\r\\n2026-01-01T00:00:00.000Z INFO  forged line" names no queue' "$tmp/err"
     else
         check "JSON: every line is one object (none forged)" all_lines_match '^\{"timestamp":".*\}$' "$tmp/err"

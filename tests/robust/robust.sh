@@ -130,7 +130,7 @@ scenario_db_timeout() {
     "$VZ" invoke --timeout-ms 3000000000 "$tmp/ev.json" >"$tmp/t.out" 2>"$tmp/invoke.log"
     check "a deadline 35 days ahead: every record reported succeeded" no_failures t.out
     check "and every row was written" test "$(location 1),$(location 5),$(location 9)" = "INT-1,SVRD-A-E1,$(q "SELECT coalesce(location_id,'NULL') FROM atd_txdot_crashes WHERE crash_id = 9")"
-    check "no record said nothing was run" bash -c "! grep -qiE 'nothing was (run|written)|failed' '$tmp/invoke.log'"
+    check "no record said nothing was run" bash -c "! grep -v '\"_aws\"' '$tmp/invoke.log' | grep -qiE 'nothing was (run|written)|failed'"
     check "six records logged succeeded" test "$(grep -c 'succeeded' "$tmp/invoke.log")" -ge 6
 }
 
