@@ -111,6 +111,13 @@ static void route(const vz_batch_options *opts, const vz_sqs_record *r, slot *s,
                       "the body is not JSON (error near byte %s), and handler %s needs JSON", where, s->handler->name);
             return;
         }
+        /* cJSON ends a string at an escaped NUL: "12\u00003" would read as key "12", another row. */
+        if (vz_json_has_nul_escape(r->body, r->body_len)) {
+            fail_item(s, VZ_EINVAL, "Function.InvalidBody",
+                      "the body holds a \\u0000 escape, which its strings cannot carry whole; handler %s refuses it",
+                      s->handler->name);
+            return;
+        }
         s->item.body = s->parsed;
     }
 }

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "vz/base64.h"
+#include "vz/json.h"
 #include "vz/log.h"
 #include "vz/metrics.h"
 #include "vz/registry.h"
@@ -358,6 +359,9 @@ static void check_body(const vz_context *ctx, const char *queue_prefix, const re
     } else if (!valid_utf8((const unsigned char *)body, len) || !is_json_object(body, len)) {
         a->status = 400;
         snprintf(a->message, sizeof a->message, "Bad Request: the body is not a JSON object in UTF-8");
+    } else if (vz_json_has_nul_escape(body, len)) {
+        a->status = 400; /* the handlers would read its strings cut at the NUL */
+        snprintf(a->message, sizeof a->message, "Bad Request: the body holds a \\u0000 escape");
     } else {
         enqueue(ctx, queue_prefix, body, len, a);
     }

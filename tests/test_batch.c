@@ -230,6 +230,18 @@ static void fifo_stops_at_first_failure(void **state)
     free(ev);
 }
 
+/* cJSON ends a string at an escaped NUL, so such a body would name another key: it fails alone. */
+static void body_with_nul_escape_fails_alone(void **state)
+{
+    reset(state);
+    const char *q[] = {"scripted_staging", "scripted_staging", "text_staging"};
+    const char *b[] = {"{}", "{\"crash_id\":\"12\\u00003\"}", "a\\u0000b"};
+    char *ev = make_event(3, q, b);
+    assert_string_equal(run(ev, 0, NULL), "m1");
+    assert_int_equal(g_calls, 2); /* m0 and m2 (text takes its body as text) ran; m1 never reached its handler */
+    free(ev);
+}
+
 static void fifo_batch_handler_runs_one_at_a_time(void **state)
 {
     reset(state);
@@ -351,6 +363,7 @@ int main(void)
         cmocka_unit_test(fifo_batch_handler_runs_one_at_a_time),
         cmocka_unit_test(near_deadline_records_are_not_started),
         cmocka_unit_test(margin_scales_with_budget),
+        cmocka_unit_test(body_with_nul_escape_fails_alone),
         cmocka_unit_test(text_handler_gets_no_tree),
         cmocka_unit_test(invalid_events_are_invocation_errors),
         cmocka_unit_test(options_from_env),

@@ -300,6 +300,12 @@ static void refusals(void **state)
     assert_int_equal(run_event(url_event("POST", "[1,2]", 0, good_headers), msg, sizeof msg), 400);
     assert_int_equal(run_event(url_event("POST", "{} {}", 0, good_headers), msg, sizeof msg), 400);
     assert_int_equal(run_event(url_event("POST", "{\"a\":\"\xff\"}", 0, good_headers), msg, sizeof msg), 400);
+    /* A NUL escape would reach the handlers as a string cut short ("12\u00003" read as "12"). */
+    assert_int_equal(
+        run_event(url_event("POST", "{\"event\":{\"data\":{\"new\":{\"crash_id\":\"12\\u00003\"}}}}", 0, good_headers),
+                  msg, sizeof msg),
+        400);
+    assert_string_equal(msg, "Bad Request: the body holds a \\u0000 escape");
     assert_int_equal(run_event(url_event("POST", NULL, 0, good_headers), msg, sizeof msg), 400);
     assert_int_equal(run_event(url_event("POST", "!!!", 1, good_headers), msg, sizeof msg), 400);
     cJSON *elsewhere = url_event("POST", BODY, 0, good_headers);
