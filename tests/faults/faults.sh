@@ -27,9 +27,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 SRC=$6
 # shellcheck source=../runtime/lib.sh
 . "$here/../runtime/lib.sh" "$1" "$2" "$3" "$4" "$5"
-# shellcheck source=../runtime/pg_lib.sh
-. "$here/../runtime/pg_lib.sh"
-SQS_STARTED=
+# shellcheck source=../runtime/servers_lib.sh
+. "$here/../runtime/servers_lib.sh"
 cleanup_servers() {
     stop_emu
     [ -n "$PG_STARTED" ] && { pg_pids | xargs -r kill -CONT 2>/dev/null; "$SRC/scripts/db" stop "$tmp/pg" >/dev/null 2>&1; }
@@ -223,16 +222,7 @@ scenario_runtime_api() {
 
 scenario_sqs_down() {
     local qn=atd-vz-data-events-crash_update_location_test
-    if ! "$SRC/scripts/sqs-server" start "$tmp/sqs" "$qn" >"$tmp/sqs.env" 2>"$tmp/sqs.err"; then
-        echo "FAIL: local-aws-sqs did not start" >&2
-        cat "$tmp/sqs.err" >&2
-        exit 1
-    fi
-    SQS_STARTED=1
-    set -a
-    # shellcheck disable=SC1091
-    . "$tmp/sqs.env"
-    set +a
+    start_sqs "$qn"
     local key
     key=fault-key-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
     [ -n "${VZ_TEST_LOG_DIR:-}" ] && mkdir -p "$VZ_TEST_LOG_DIR" && echo "$key" >>"$VZ_TEST_LOG_DIR/.secrets"

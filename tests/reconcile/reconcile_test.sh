@@ -26,7 +26,6 @@ SRC=$4
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../check.sh"
 tmp=$(mktemp -d /tmp/vz-reconcile.XXXXXX)
-PG_STARTED=
 EMU_PID=
 cleanup() {
     [ -n "$EMU_PID" ] && { kill -TERM "$EMU_PID" 2>/dev/null; wait "$EMU_PID" 2>/dev/null; }
@@ -43,25 +42,12 @@ finish() {
     test "$fails" -eq 0
 }
 
-if ! "$SRC/scripts/db" start "$tmp/pg" >"$tmp/pg.env" 2>"$tmp/pg.err"; then
-    echo "FAIL: PostgreSQL did not start" >&2
-    cat "$tmp/pg.err" >&2
-    exit 1
-fi
-PG_STARTED=1
-# shellcheck disable=SC1091
-. "$tmp/pg.env"
+# shellcheck source=../runtime/servers_lib.sh
+. "$here/../runtime/servers_lib.sh"
+start_pg
 export DATABASE_URL AWS_LAMBDA_LOG_FORMAT=JSON
 unset VZ_STAGE _HANDLER VZ_RECONCILE_HANDLERS VZ_RECONCILE_FIX
 
-pg_pids() {
-    local pm
-    pm=$(head -1 "$tmp/pg/data/postmaster.pid" 2>/dev/null) || return 0
-    [ -n "$pm" ] || return 0
-    echo "$pm"
-    ps -o pid= --ppid "$pm" 2>/dev/null | tr -d ' '
-}
-q() { psql "$DATABASE_URL" -XAtq -c "$1"; }
 checksum() { q "SELECT md5(string_agg(c::text, '|' ORDER BY crash_id)) FROM atd_txdot_crashes c" && q "SELECT md5(string_agg(b::text, '|' ORDER BY case_id)) FROM atd_apd_blueform b"; }
 emf() { python3 -B "$here/../emf_check.py" "$@" >"$tmp/emf.out" 2>&1 || { cat "$tmp/emf.out" >&2; return 1; }; }
 # rec NAME HANDLER [OPTIONS...]: the JSON summary in $tmp/NAME.json, the log in $tmp/NAME.log, status in $tmp/NAME.rc
@@ -293,15 +279,7 @@ scenario_kill() {
         sleep 0.05
     done
     check "kill: the run was writing before the kill" [ "${n:-0}" -ge 400 ]
-    local pids
-    pids=$(pg_pids | tr '\n' ' ')
-    # shellcheck disable=SC2086
-    kill -KILL $pids
-    for _ in $(seq 100); do
-        # shellcheck disable=SC2086
-        kill -0 $pids 2>/dev/null || break
-        sleep 0.1
-    done
+    kill_cluster
     wait "$pid"
     local rc=$?
     check "kill: the run stops with status 1" [ "$rc" = 1 ]

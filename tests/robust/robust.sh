@@ -20,9 +20,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 SRC=$6
 # shellcheck source=../runtime/lib.sh
 . "$here/../runtime/lib.sh" "$1" "$2" "$3" "$4" "$5"
-# shellcheck source=../runtime/pg_lib.sh
-. "$here/../runtime/pg_lib.sh"
-SQS_STARTED=
+# shellcheck source=../runtime/servers_lib.sh
+. "$here/../runtime/servers_lib.sh"
 PEER_PID=
 cleanup_all() {
     stop_emu
@@ -221,18 +220,6 @@ scenario_deadline() {
     check "no record reported not started" bash -c "! grep -q 'not started' '$tmp/runtime.log'"
 }
 
-start_sqs() { # start_sqs QUEUE...: the real local SQS server; its env exported
-    if ! "$SRC/scripts/sqs-server" start "$tmp/sqs" "$@" >"$tmp/sqs.env" 2>"$tmp/sqs.err"; then
-        echo "FAIL: local-aws-sqs did not start" >&2
-        cat "$tmp/sqs.err" >&2
-        exit 1
-    fi
-    SQS_STARTED=1
-    set -a
-    # shellcheck disable=SC1091
-    . "$tmp/sqs.env"
-    set +a
-}
 queued_count() { # queued_count QUEUE: messages in the real queue, visible, delayed or in flight
     curl -s --noproxy '*' --aws-sigv4 "aws:amz:$AWS_REGION:sqs" -u "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
         -H 'Content-Type: application/x-amz-json-1.0' -H 'X-Amz-Target: AmazonSQS.GetQueueAttributes' \

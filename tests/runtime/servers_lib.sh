@@ -1,12 +1,15 @@
-# pg_lib.sh -- the throwaway PostgreSQL that the fault and robustness scenarios share
-# (sourced after tests/runtime/lib.sh, with $tmp and $SRC set).
+# servers_lib.sh -- the throwaway PostgreSQL and local SQS server that the fault, robustness and
+# reconcile scenarios share (sourced with $tmp and $SRC set; hasura_events also needs the
+# `event` of tests/runtime/lib.sh).
 #   start_pg            scripts/db start "$tmp/pg", DATABASE_URL exported, PG_STARTED=1 (or FAIL, exit 1)
 #   pg_pids             the postmaster and every process of the cluster (by its pid file and parentage)
 #   kill_cluster        SIGKILL all of them at once and wait until they are gone
 #   q SQL               one query's answer, unaligned
 #   location ID / flag ID   a crash's location_id / austin_full_purpose ('NULL' for NULL)
 #   hasura_events NAME QUEUE TAG KEY...  an SQS event with one Hasura UPDATE payload per crash id
+#   start_sqs QUEUE...  the real local SQS server with those queues, its env exported, SQS_STARTED=1
 PG_STARTED=
+SQS_STARTED=
 start_pg() {
     if ! "$SRC/scripts/db" start "$tmp/pg" >"$tmp/pg.env" 2>"$tmp/pg.err"; then
         echo "FAIL: PostgreSQL did not start" >&2
@@ -47,4 +50,16 @@ hasura_events() {
         bodies+=("{\"event\":{\"op\":\"UPDATE\",\"data\":{\"old\":{\"crash_id\":$k},\"new\":{\"crash_id\":$k}}},\"id\":\"$tag-$k\",\"table\":{\"schema\":\"public\",\"name\":\"atd_txdot_crashes\"}}")
     done
     event "$n" "$qn" "${bodies[@]}"
+}
+start_sqs() {
+    if ! "$SRC/scripts/sqs-server" start "$tmp/sqs" "$@" >"$tmp/sqs.env" 2>"$tmp/sqs.err"; then
+        echo "FAIL: local-aws-sqs did not start" >&2
+        cat "$tmp/sqs.err" >&2
+        exit 1
+    fi
+    SQS_STARTED=1
+    set -a
+    # shellcheck disable=SC1091
+    . "$tmp/sqs.env"
+    set +a
 }
