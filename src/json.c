@@ -379,7 +379,8 @@ bool vz_json_has_nul_escape(const char *s, size_t n)
             }
             if (bs + 1 >= end)
                 return false;
-            if (bs[1] == 'u' && end - bs > 5 && memcmp(bs + 2, "0000", 4) == 0)
+            /* Any \uXXXX that decodes to U+0000: both parsers read non-hex digits as 0 (hex4). */
+            if (bs[1] == 'u' && end - bs > 5 && hex4(bs + 2) == 0)
                 return true;
             p = bs + 2; /* the escaped character, so that \\ and \" are not read again */
         }

@@ -240,6 +240,13 @@ static void body_with_nul_escape_fails_alone(void **state)
     assert_string_equal(run(ev, 0, NULL), "m1");
     assert_int_equal(g_calls, 2); /* m0 and m2 (text takes its body as text) ran; m1 never reached its handler */
     free(ev);
+    /* "\uZZZZ" decodes to U+0000 too (non-hex digits read as 0, in cJSON as here). */
+    reset(state);
+    const char *b2[] = {"{}", "{\"crash_id\":\"12\\uZZZZ3\"}", "{\"crash_id\":\"12\\u00e93\"}"};
+    const char *q2[] = {"scripted_staging", "scripted_staging", "scripted_staging"};
+    ev = make_event(3, q2, b2); /* m2's \u00e9 is an ordinary escape: it runs */
+    assert_string_equal(run(ev, 0, NULL), "m1");
+    free(ev);
 }
 
 static void fifo_batch_handler_runs_one_at_a_time(void **state)

@@ -4,6 +4,7 @@
  * cases and on thousands of mutated events, and fails where cJSON fails. */
 #include <setjmp.h>
 #include <stdbool.h>
+#include <ctype.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -146,8 +147,15 @@ static bool nul_escape_reference(const char *s, size_t n)
         } else if (s[i] == '"') {
             in_string = false;
         } else if (s[i] == '\\' && i + 1 < n) {
-            if (s[i + 1] == 'u' && i + 5 < n && memcmp(s + i + 2, "0000", 4) == 0)
-                return true;
+            if (s[i + 1] == 'u' && i + 5 < n) {
+                bool zero = true, hex = true; /* U+0000, or a non-hex digit (read as 0, as cJSON does) */
+                for (size_t k = i + 2; k < i + 6; k++) {
+                    hex = hex && isxdigit((unsigned char)s[k]);
+                    zero = zero && s[k] == '0';
+                }
+                if (zero || !hex)
+                    return true;
+            }
             i++;
         }
     }

@@ -21,8 +21,9 @@ cJSON *vz_json_parse(vz_arena *arena, const char *json, size_t len, const char *
 /* Whether the n bytes at s are well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF). */
 bool vz_json_utf8_valid(const char *s, size_t n);
 
-/* Whether the JSON text (n bytes) holds a \u0000 escape inside a string: cJSON cuts strings at a NUL,
- * so such a string would be read shorter than it is. */
+/* Whether the JSON text (n bytes) holds an escape inside a string that decodes to U+0000 (\u0000, or
+ * \uXXXX with a non-hex digit, which cJSON and vz_json_parse read as 0): cJSON cuts strings at a
+ * NUL, so such a string would be read shorter than it is. */
 bool vz_json_has_nul_escape(const char *s, size_t n);
 
 /* Whether only JSON whitespace lies between end and s + n (what follows a parsed value). */
