@@ -8,7 +8,10 @@
 #     TLS comes in (see docs/performance.md, "The lean bootstrap");
 #   - cJSON compiled from Debian's cjson source package, linked statically;
 #   - src/lean/pq_loader.c in place of -lpq: libpq is dlopen'ed from the zip's
-#     lib/ on the first database connection;
+#     lib/ on the first database connection; that libpq.so.5 is built from Debian's
+#     postgresql-15 source package (scripts/lean-pq: OpenSSL alone, no GSSAPI, LDAP,
+#     ...) into DIR/lean/lib, where scripts/package takes it; VZ_LEAN_PQ picks how
+#     it gets OpenSSL;
 # and an rpath of $ORIGIN/lib as DT_RPATH, which the loader searches before
 # LD_LIBRARY_PATH (Lambda's lists the image's folders before the task's lib/),
 # for the binary's own libraries and for everything libpq pulls in.
@@ -27,6 +30,9 @@ else()
   set(VZ_LEAN_CURL ${VZ_LEAN_CURL_HTTPS})
 endif()
 set(VZ_LEAN_CJSON ${VZ_LEAN_CACHE}/debian/cjson)
+set(VZ_LEAN_PQ "static" CACHE STRING
+    "How the lean bootstrap's libpq.so.5 gets OpenSSL: static (linked in, symbols hidden) or system (the image's libssl.so.3)")
+set_property(CACHE VZ_LEAN_PQ PROPERTY STRINGS static system)
 
 execute_process(COMMAND dpkg-query -W -f "\${source:Version}" libcjson-dev
                 OUTPUT_VARIABLE VZ_CJSON_SOURCE_VERSION RESULT_VARIABLE rc ERROR_QUIET)
@@ -42,6 +48,27 @@ foreach(variant http openssl)
     COMMENT "libcurl (${variant}) from Debian's curl source package (cached in ${VZ_LEAN_CACHE})"
     VERBATIM)
 endforeach()
+# libpq.so.5 for the zip's lib/: the real file and its soname link, as scripts/package bundles them.
+# The stamp (rewritten only when its text changes) rebuilds them for another variant, libpq-dev or
+# libssl-dev (OpenSSL linked in: a security update must reach the zip).
+execute_process(COMMAND dpkg-query -W -f "\${source:Version}" libpq-dev
+                OUTPUT_VARIABLE VZ_PQ_SOURCE_VERSION RESULT_VARIABLE rc ERROR_QUIET)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "lean bootstrap: libpq-dev is not installed (scripts/deps); its version picks libpq's source")
+endif()
+execute_process(COMMAND dpkg-query -W -f "\${Version}" libssl-dev OUTPUT_VARIABLE VZ_SSL_VERSION ERROR_QUIET)
+string(REGEX MATCH "^[0-9]+" VZ_PQ_MAJOR "${VZ_PQ_SOURCE_VERSION}") # libpq.so.5.15 for 15.x
+file(CONFIGURE OUTPUT ${VZ_LEAN_DIR}/pq.stamp CONTENT "${VZ_PQ_SOURCE_VERSION} ${VZ_LEAN_PQ} libssl-dev ${VZ_SSL_VERSION}\n")
+add_custom_command(
+  OUTPUT ${VZ_LEAN_DIR}/lib/libpq.so.5
+  COMMAND ${CMAKE_SOURCE_DIR}/scripts/lean-pq ${VZ_LEAN_CACHE} ${VZ_LEAN_PQ}
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${VZ_LEAN_DIR}/lib
+  COMMAND ${CMAKE_COMMAND} -E copy ${VZ_LEAN_CACHE}/pq-${VZ_LEAN_PQ}/lib/libpq.so.5.${VZ_PQ_MAJOR} ${VZ_LEAN_DIR}/lib/
+  COMMAND ${CMAKE_COMMAND} -E create_symlink libpq.so.5.${VZ_PQ_MAJOR} ${VZ_LEAN_DIR}/lib/libpq.so.5
+  DEPENDS ${CMAKE_SOURCE_DIR}/scripts/lean-pq ${CMAKE_SOURCE_DIR}/scripts/debian-source ${VZ_LEAN_DIR}/pq.stamp
+  COMMENT "libpq (OpenSSL ${VZ_LEAN_PQ}) from Debian's postgresql-15 source package (cached in ${VZ_LEAN_CACHE})"
+  VERBATIM)
+add_custom_target(lean_pq DEPENDS ${VZ_LEAN_DIR}/lib/libpq.so.5)
 add_custom_command(
   OUTPUT ${VZ_LEAN_CJSON}/cJSON.c ${VZ_LEAN_CJSON}/cJSON.h
   COMMAND ${CMAKE_SOURCE_DIR}/scripts/debian-source ${VZ_LEAN_CACHE}/debian cjson ${VZ_CJSON_SOURCE_VERSION}
@@ -111,7 +138,7 @@ get_target_property(vz_handler_links vzhandlers LINK_LIBRARIES)
 list(REMOVE_ITEM vz_handler_links vzcore)
 add_executable(bootstrap EXCLUDE_FROM_ALL src/main.c $<TARGET_OBJECTS:vzhandlers> $<TARGET_OBJECTS:vzlean_core>)
 target_include_directories(bootstrap PRIVATE ${CMAKE_SOURCE_DIR}/include ${CMAKE_BINARY_DIR}/generated)
-add_dependencies(bootstrap vzlean_core vzcore)
+add_dependencies(bootstrap vzlean_core vzcore lean_pq)
 target_link_libraries(bootstrap PRIVATE ${vz_lean_links} ${vz_handler_links})
 target_link_options(bootstrap PRIVATE -Wl,--disable-new-dtags -Wl,--gc-sections -Wl,--as-needed)
 if(TARGET vz-curl-https)

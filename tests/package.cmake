@@ -13,3 +13,9 @@ set_tests_properties(package_handler_deps PROPERTIES LABELS "package;build" TIME
 # the three handlers against PostGIS (tests/package_flow_test.sh).  Not in the sanitizer pass.
 add_test(NAME package_flow COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/package_flow_test.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
 set_tests_properties(package_flow PROPERTIES LABELS "package;e2e;integration;nosan" TIMEOUT 300)
+
+# The zip's libpq (scripts/lean-pq, OpenSSL linked in) against a PostGIS with TLS on and a
+# self-signed certificate, PGSSLMODE=require: the write lands; against the same server with TLS
+# off the record fails alone with a clear log line (tests/package_tls_test.sh).
+add_test(NAME package_tls COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/package_tls_test.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
+set_tests_properties(package_tls PROPERTIES LABELS "package;integration;nosan" TIMEOUT 300)

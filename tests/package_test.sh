@@ -20,6 +20,9 @@
 #     with no database work loads no library at all (libpq, OpenSSL: none); a
 #     batch for a database handler loads libpq and what it needs from the zip,
 #     and without lib/libpq.so.5 that record fails naming the library and the path;
+#   - lib/libpq.so.5 is scripts/lean-pq's: SONAME libpq.so.5, glibc its only NEEDED,
+#     libpq's API exported and no OpenSSL symbol; neither the zip nor its manifest
+#     names Kerberos, GSSAPI, LDAP, SASL or GnuTLS;
 #   - the same unpacked bootstrap started by vz-emulator (the local stand-in for
 #     Lambda, same clean environment) answers a real invocation on the invoke
 #     endpoint, and while it waits for the next one its /proc/PID/maps and the
@@ -60,6 +63,14 @@ check "the HTTPS libcurl bundled (loaded by the SQS client)" grep -qx 'lib/libvz
 check "no libcurl, libcjson or OpenSSL in lib/ (linked in, or the image's)" \
     bash -c '! grep -qE "^lib/lib(curl|cjson|ssl|crypto)\.so" <<<"$1"' _ "$names"
 check "soname links stored as symlinks" grep -qE '^l.* lib/libpq\.so\.5$' "$tmp/listing"
+# The zip's libpq is scripts/lean-pq's: OpenSSL linked in, no GSSAPI/Kerberos, LDAP, GnuTLS.
+manifest="$tmp/dist/vz-events.zip.manifest"
+check "the manifest is written beside the zip" test -s "$manifest"
+check "no Kerberos, GSSAPI, LDAP, SASL or GnuTLS in the zip" \
+    bash -c '! grep -qiE "^lib/lib(krb5|k5crypto|gssapi|ldap|lber|sasl2|gnutls|nettle|hogweed|p11-kit|tasn1|idn2|unistring)" <<<"$1"' _ "$names"
+check "the manifest names no Kerberos, GSSAPI, LDAP, SASL or GnuTLS, in the zip or the image's" \
+    bash -c '! grep -qiE "lib(krb5|k5crypto|gssapi|ldap|lber|sasl2|gnutls|com_err|keyutils)" "$1"' _ "$manifest"
+
 check "no glibc in the zip (the image's glibc is used)" bash -c '! grep -qE "^lib/(libc\.so|libm\.so|ld-linux)" <<<"$1"' _ "$names"
 check "same inputs, same bytes" bash -c '"$1/scripts/package" --build-dir "$2" --no-build --out "$3/again.zip" >/dev/null 2>&1 && cmp -s "$3/again.zip" "$4"' _ "$src" "$build" "$tmp" "$zip"
 
@@ -68,6 +79,11 @@ task="$tmp/task"
 mkdir "$task"
 (cd "$task" && unzip -q "$zip")
 check "symlinks survive unzip" test -L "$task/lib/libpq.so.5"
+check "lib/libpq.so.5 keeps its SONAME" bash -c 'readelf -d "$1" | grep -qF "Library soname: [libpq.so.5]"' _ "$task/lib/libpq.so.5"
+check "lib/libpq.so.5 needs glibc alone (OpenSSL linked in, its symbols hidden)" \
+    bash -c 'test "$(readelf -d "$1" | sed -n "s/.*(NEEDED).*\[\(.*\)\]/\1/p" | grep -v "^libc\.so\.6$" | wc -l)" -eq 0' _ "$task/lib/libpq.so.5"
+check "lib/libpq.so.5 exports libpq's API and no OpenSSL symbol" \
+    bash -c 'objdump -T "$1" | grep -q " PQconnectStartParams$" && objdump -T "$1" | grep -q " PQsslInUse$" && ! objdump -T "$1" | grep -v "\*UND\*" | grep -qE " (SSL|EVP|OPENSSL|CRYPTO)_"' _ "$task/lib/libpq.so.5"
 check "bootstrap is an ELF executable, not a script" bash -c 'head -c 4 "$1" | grep -q ELF' _ "$task/bootstrap"
 readelf -d "$task/bootstrap" >"$tmp/dynamic"
 check "bootstrap needs glibc alone (libcurl and cJSON linked in, libpq loaded later)" \
@@ -151,9 +167,10 @@ check "database path: bundled libraries shadow the system's (Lambda's LD_LIBRARY
     from_zip_when_bundled "$tmp/mixed.out.ld.loaded"
 echo "objects initialised by the loader (database path):"
 sed 's/^/  /' "$tmp/mixed.out.ld.loaded"
-# The same check must catch a library taken from the system: remove libldap (libpq's) from a copy.
+# The same check must catch a library taken from the system: in a copy, the system's libpq
+# (Debian's libpq5, which needs libldap, libgssapi_krb5, ...) in place of the zip's.
 cp -a "$task" "$tmp/broken"
-rm "$tmp/broken"/lib/libldap*
+cp "$(readlink -f "$(pkg-config --variable=libdir libpq)/libpq.so.5")" "$tmp/broken/lib/$(readlink "$task/lib/libpq.so.5")"
 run_mixed "$tmp/broken" "$tmp/broken.out"
 caught() { ! loaded_outside "$@" 2>/dev/null; }
 check "a library missing from the zip is caught (negative control)" caught "$tmp/broken.out.ld" "$tmp/broken"
