@@ -1,6 +1,7 @@
 /* jsonw.c -- JSON text written straight into a buffer (see jsonw.h). */
 #include "vz/jsonw.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,26 +57,50 @@ void vz_jsonw_cstr(vz_jsonw *w, const char *s)
     vz_jsonw_raw(w, s, strlen(s));
 }
 
+/* Whether any byte of the word x is below 0x20, or equal to one of the bytes b (0: none) or c. */
+static inline bool word_has(uint64_t x, uint64_t b, uint64_t c)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t hit = (x - ones * 0x20) & ~x & highs; /* a byte < 0x20 (the test is exact for "any") */
+    uint64_t y = x ^ (ones * b), z = x ^ (ones * c);
+    if (b)
+        hit |= (y - ones) & ~y & highs;
+    hit |= (z - ones) & ~z & highs;
+    return hit != 0;
+}
+
+size_t vz_jsonw_plain_run(const char *s, size_t n, bool json)
+{
+    size_t i = 0;
+    while (n - i >= 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        if (json ? word_has(x, '"', '\\') : word_has(x, 0, 0x7f))
+            break;
+        i += 8;
+    }
+    for (; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || (json ? c == '"' || c == '\\' : c == 0x7f))
+            break;
+    }
+    return i;
+}
+
 void vz_jsonw_string(vz_jsonw *w, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
-    /* 1 for the bytes that end a run: NUL, control characters, '"' and '\\' */
-    static const unsigned char stop[256] = {
-        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-        0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
-    };
+    size_t n = strlen(s);
     vz_jsonw_raw(w, "\"", 1);
-    const char *run = s;
-    for (const char *p = s;; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (!stop[c])
-            continue;
-        vz_jsonw_raw(w, run, (size_t)(p - run));
-        if (c == 0)
+    for (size_t i = 0;;) {
+        size_t run = vz_jsonw_plain_run(s + i, n - i, true);
+        vz_jsonw_raw(w, s + i, run);
+        i += run;
+        if (i == n)
             break;
+        unsigned char c = (unsigned char)s[i++];
         char esc[6] = {'\\', (char)c, 0, 0, 0, 0};
-        size_t n = 2;
+        size_t k = 2;
         switch (c) {
         case '"':
         case '\\':
@@ -95,10 +120,9 @@ void vz_jsonw_string(vz_jsonw *w, const char *s)
             esc[3] = '0';
             esc[4] = hex[c >> 4];
             esc[5] = hex[c & 15];
-            n = 6;
+            k = 6;
         }
-        vz_jsonw_raw(w, esc, n);
-        run = p + 1;
+        vz_jsonw_raw(w, esc, k);
     }
     vz_jsonw_raw(w, "\"", 1);
 }

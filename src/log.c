@@ -135,14 +135,14 @@ static void timestamp_rfc3339(char *buf, size_t n)
 static void line_text_escaped(vz_jsonw *l, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
-    const char *run = s;
-    for (const char *p = s;; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c >= 0x20 && c != 0x7f)
-            continue;
-        vz_jsonw_raw(l, run, (size_t)(p - run));
-        if (c == 0)
+    size_t n = strlen(s);
+    for (size_t i = 0;;) {
+        size_t run = vz_jsonw_plain_run(s + i, n - i, false);
+        vz_jsonw_raw(l, s + i, run);
+        i += run;
+        if (i == n)
             break;
+        unsigned char c = (unsigned char)s[i++];
         char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
         if (c == '\n' || c == '\r' || c == '\t') {
             esc[1] = (char)(c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
@@ -150,7 +150,6 @@ static void line_text_escaped(vz_jsonw *l, const char *s)
         } else {
             vz_jsonw_raw(l, esc, 4);
         }
-        run = p + 1;
     }
 }
 

@@ -39,6 +39,10 @@ void vz_jsonw_cstr(vz_jsonw *w, const char *s);
 /* Append s as a JSON string literal: quotes, escapes, control characters as \u00XX (UTF-8 passes through). */
 void vz_jsonw_string(vz_jsonw *w, const char *s);
 
+/* How many bytes at s (of n) need no escape: in a JSON string (json true: no '"', '\\' or control
+ * character) or in a TEXT log line (false: no control character or DEL).  Eight bytes at a time. */
+size_t vz_jsonw_plain_run(const char *s, size_t n, bool json);
+
 /* Append ,"key": (a member after the first). */
 void vz_jsonw_key(vz_jsonw *w, const char *key);
 
