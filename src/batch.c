@@ -103,7 +103,8 @@ static void route(const vz_batch_options *opts, const vz_sqs_record *r, slot *s,
     }
     if (s->handler->needs_json) {
         const char *end = NULL;
-        s->parsed = vz_json_parse(arena, r->body, r->body_len, &end);
+        bool nul_escape = false;
+        s->parsed = vz_json_parse_nul(arena, r->body, r->body_len, &end, &nul_escape);
         if (!s->parsed) {
             char where[32];
             snprintf(where, sizeof where, "%zu", end && end >= r->body ? (size_t)(end - r->body) : 0);
@@ -112,7 +113,7 @@ static void route(const vz_batch_options *opts, const vz_sqs_record *r, slot *s,
             return;
         }
         /* cJSON ends a string at an escaped NUL: "12\u00003" would read as key "12", another row. */
-        if (vz_json_has_nul_escape(r->body, r->body_len)) {
+        if (nul_escape) {
             fail_item(s, VZ_EINVAL, "Function.InvalidBody",
                       "the body holds a \\u0000 escape, which its strings cannot carry whole; handler %s refuses it",
                       s->handler->name);

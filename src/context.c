@@ -32,14 +32,12 @@ void vz_handler_log(const vz_handler *h, const vz_sqs_record *record, vz_log_lev
 {
     if (!vz_log_enabled(level))
         return;
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     vz_log_fields f = VZ_LOG_FIELDS_NONE;
     f.handler = h ? h->name : NULL;
     f.message_id = record ? record->message_id : NULL;
     f.extra = extra;
-    vz_log(level, &f, "%s", msg);
+    va_list ap;
+    va_start(ap, fmt);
+    vz_logv(level, &f, fmt, ap);
+    va_end(ap);
 }

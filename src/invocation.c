@@ -43,7 +43,8 @@ vz_status vz_invocation_run(const vz_batch_options *opts, const vz_context *ctx,
         return vz_reconcile_invoke(ctx, &result->response, err);
     const char *end = NULL;
     /* One parse, in the invocation's arena: the tree is never walked to be freed. */
-    cJSON *root = vz_json_parse(ctx->arena, event, len, &end);
+    bool nul_escape = false;
+    cJSON *root = vz_json_parse_nul(ctx->arena, event, len, &end, &nul_escape);
     if (!root) {
         size_t off = end && end >= event ? (size_t)(end - event) : 0;
         vz_error_set(err, "Function.InvalidEvent", "the event is not valid JSON (error near byte %zu of %zu)", off,
@@ -53,7 +54,7 @@ vz_status vz_invocation_run(const vz_batch_options *opts, const vz_context *ctx,
     }
     /* One JSON value and nothing else: trailing bytes mean a cut or glued event, never Lambda's. */
     const char *odd = !vz_json_only_space_after(event, len, end) ? "the event has bytes after its JSON value"
-                      : vz_sqs_is_event(root) && vz_json_has_nul_escape(event, len)
+                      : vz_sqs_is_event(root) && nul_escape
                           ? "the SQS event holds a NUL character (\\u0000) in a string: SQS never sends one, and "
                             "the string would be read cut short (a messageId would name another record)"
                           : NULL;

@@ -25,6 +25,7 @@ typedef struct jp {
     vz_arena *arena;
     const char *p, *end;
     int depth;
+    bool nul; /* a string held an escape that decoded to U+0000 */
 } jp;
 
 static void jp_space(jp *j)
@@ -153,9 +154,12 @@ static char *jp_string(jp *j)
             r += 2;
             break;
         case 'u': {
+            char *at = d;
             size_t used = utf16_escape(r, q, &d);
             if (!used)
                 return NULL;
+            if (d == at + 1 && *at == '\0')
+                j->nul = true;
             r += used;
             break;
         }
@@ -295,11 +299,15 @@ static cJSON *jp_value(jp *j) // NOLINT(misc-no-recursion): bounded, see jp_cont
     }
 }
 
-cJSON *vz_json_parse(vz_arena *arena, const char *json, size_t len, const char **end)
+cJSON *vz_json_parse_nul(vz_arena *arena, const char *json, size_t len, const char **end, bool *nul_escape)
 {
-    if (!arena)
-        return cJSON_ParseWithLengthOpts(json, len, end, 0);
-    jp j = {arena, json, json ? json + len : NULL, 0};
+    *nul_escape = false;
+    if (!arena) {
+        cJSON *root = cJSON_ParseWithLengthOpts(json, len, end, 0);
+        *nul_escape = root && vz_json_has_nul_escape(json, len);
+        return root;
+    }
+    jp j = {arena, json, json ? json + len : NULL, 0, false};
     cJSON *root = NULL;
     if (json && len > 0) {
         if (len >= 3 && memcmp(json, "\xEF\xBB\xBF", 3) == 0)
@@ -309,7 +317,14 @@ cJSON *vz_json_parse(vz_arena *arena, const char *json, size_t len, const char *
     }
     if (end)
         *end = j.p;
+    *nul_escape = root && j.nul;
     return root;
+}
+
+cJSON *vz_json_parse(vz_arena *arena, const char *json, size_t len, const char **end)
+{
+    bool nul;
+    return vz_json_parse_nul(arena, json, len, end, &nul);
 }
 
 const char *vz_json_type_name(const cJSON *v)

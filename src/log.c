@@ -11,7 +11,10 @@
  * record's own parsing. */
 #include "vz/log.h"
 
+#include "vz/jsonw.h"
+
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -128,185 +131,26 @@ static void timestamp_rfc3339(char *buf, size_t n)
     buf[24] = '\0';
 }
 
-/* A growable line buffer; on allocation failure it stops growing and the
- * line is cut, never corrupted (the JSON is closed properly by the caller). */
-typedef struct line {
-    char *p;
-    size_t len, cap;
-    char small[1024];
-} line;
-
-static void line_init(line *l)
-{
-    l->p = l->small;
-    l->len = 0;
-    l->cap = sizeof l->small;
-}
-
-static int line_reserve(line *l, size_t n)
-{
-    if (l->len + n + 2 <= l->cap)
-        return 0;
-    size_t ncap = (l->len + n + 2) * 2;
-    char *np = l->p == l->small ? malloc(ncap) : realloc(l->p, ncap);
-    if (!np)
-        return -1;
-    if (l->p == l->small)
-        memcpy(np, l->small, l->len);
-    l->p = np;
-    l->cap = ncap;
-    return 0;
-}
-
-static void line_put(line *l, const char *s, size_t n)
-{
-    if (line_reserve(l, n) == 0) {
-        memcpy(l->p + l->len, s, n);
-        l->len += n;
-    }
-}
-
-static void line_puts(line *l, const char *s)
-{
-    line_put(l, s, strlen(s));
-}
-
-/* Append s as a JSON string literal: quotes, escapes, control characters as \u00XX.
- * Bytes >= 0x80 pass through (UTF-8 stays UTF-8). */
-static void line_json_string(line *l, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    /* 1 for the bytes that end a run: NUL, control characters, '"' and '\\' */
-    static const unsigned char stop[256] = {
-        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-        0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
-    };
-    line_put(l, "\"", 1);
-    const char *run = s;
-    for (const char *p = s;; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (!stop[c])
-            continue;
-        line_put(l, run, (size_t)(p - run));
-        if (c == 0)
-            break;
-        char esc[6] = {'\\', (char)c, 0, 0, 0, 0};
-        size_t n = 2;
-        switch (c) {
-        case '"':
-        case '\\':
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        default:
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            n = 6;
-        }
-        line_put(l, esc, n);
-        run = p + 1;
-    }
-    line_put(l, "\"", 1);
-}
-
 /* Append s with control characters escaped (\n, \r, \t, \xHH): a value never starts a new text line. */
-static void line_text_escaped(line *l, const char *s)
+static void line_text_escaped(vz_jsonw *l, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
-    const char *run = s;
-    for (const char *p = s;; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c >= 0x20 && c != 0x7f)
-            continue;
-        line_put(l, run, (size_t)(p - run));
-        if (c == 0)
+    size_t n = strlen(s);
+    for (size_t i = 0;;) {
+        size_t run = vz_jsonw_plain_run(s + i, n - i, false);
+        vz_jsonw_raw(l, s + i, run);
+        i += run;
+        if (i == n)
             break;
+        unsigned char c = (unsigned char)s[i++];
         char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
         if (c == '\n' || c == '\r' || c == '\t') {
             esc[1] = (char)(c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
-            line_put(l, esc, 2);
+            vz_jsonw_raw(l, esc, 2);
         } else {
-            line_put(l, esc, 4);
+            vz_jsonw_raw(l, esc, 4);
         }
-        run = p + 1;
     }
-}
-
-/* Append a duration in ms with microsecond precision; "null" for a value no clock gives (inf, NaN, > 1e12). */
-/* Append a non-negative integer in decimal. */
-static void line_uint(line *l, unsigned long long v)
-{
-    char num[24];
-    size_t i = sizeof num;
-    do {
-        num[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    line_put(l, num + i, sizeof num - i);
-}
-
-static void line_duration(line *l, double ms)
-{
-    if (!(ms < 1e12)) {
-        line_puts(l, "null");
-        return;
-    }
-    /* "%.3f" by hand (to the nearest microsecond; snprintf cost more than the rest of the field) */
-    unsigned long long us = (unsigned long long)(ms * 1000.0 + 0.5);
-    char frac[4] = {'.', (char)('0' + us / 100 % 10), (char)('0' + us / 10 % 10), (char)('0' + us % 10)};
-    line_uint(l, us / 1000);
-    line_put(l, frac, sizeof frac);
-}
-
-static void line_json_number(line *l, double v)
-{
-    char num[40];
-    if (v >= 0 && v < 1e15 && v == (double)(long long)v) { /* counts, sizes, timestamps: by hand */
-        line_uint(l, (unsigned long long)v);
-        return;
-    }
-    if (!(v > -1e308 && v < 1e308)) /* inf and NaN have no JSON form */
-        snprintf(num, sizeof num, "null");
-    else if (v > -1e15 && v < 1e15 && v == (double)(long long)v)
-        snprintf(num, sizeof num, "%lld", (long long)v);
-    else {
-        /* The shortest of 15 or 17 digits that reads back as the same double (as cJSON prints). */
-        snprintf(num, sizeof num, "%.15g", v);
-        if (strtod(num, NULL) != v)
-            snprintf(num, sizeof num, "%.17g", v);
-    }
-    line_puts(l, num);
-}
-
-static void line_json_value(line *l, const cJSON *v)
-{
-    if (cJSON_IsString(v)) {
-        line_json_string(l, v->valuestring);
-    } else if (cJSON_IsNumber(v)) {
-        line_json_number(l, v->valuedouble);
-    } else {
-        char *t = cJSON_PrintUnformatted(v);
-        line_puts(l, t ? t : "null");
-        cJSON_free(t);
-    }
-}
-
-static void line_key(line *l, const char *key)
-{
-    line_put(l, ",", 1);
-    line_json_string(l, key);
-    line_put(l, ":", 1);
 }
 
 static void held_write(void)
@@ -402,7 +246,7 @@ void vz_log_release(void)
     held_write();
 }
 
-static void line_write(line *l)
+static void line_write(vz_jsonw *l)
 {
     FILE *out = g_log.out ? g_log.out : stderr;
     l->p[l->len++] = '\n';
@@ -410,8 +254,7 @@ static void line_write(line *l)
         fwrite(l->p, 1, l->len, out);
         fflush(out);
     }
-    if (l->p != l->small)
-        free(l->p);
+    vz_jsonw_free(l);
 }
 
 static int is_core_key(const char *k)
@@ -428,86 +271,190 @@ static int is_core_key(const char *k)
 
 static void log_json(vz_log_level level, const vz_log_fields *f, const char *ts, const char *msg)
 {
-    line l;
-    line_init(&l);
-    line_puts(&l, "{\"timestamp\":");
-    line_json_string(&l, ts);
-    line_key(&l, "level");
-    line_json_string(&l, vz_log_level_name(level));
-    line_key(&l, "message");
-    line_json_string(&l, msg);
+    vz_jsonw l;
+    vz_jsonw_init(&l);
+    vz_jsonw_cstr(&l, "{\"timestamp\":");
+    vz_jsonw_string(&l, ts);
+    vz_jsonw_key(&l, "level");
+    vz_jsonw_string(&l, vz_log_level_name(level));
+    vz_jsonw_key(&l, "message");
+    vz_jsonw_string(&l, msg);
     if (g_log.request_id[0]) {
-        line_key(&l, "requestId");
-        line_json_string(&l, g_log.request_id);
+        vz_jsonw_key(&l, "requestId");
+        vz_jsonw_string(&l, g_log.request_id);
     }
     if (f) {
         const char *keys[] = {"handler", "messageId", "outcome"};
         const char *vals[] = {f->handler, f->message_id, f->outcome};
         for (int i = 0; i < 3; i++) {
             if (vals[i]) {
-                line_key(&l, keys[i]);
-                line_json_string(&l, vals[i]);
+                vz_jsonw_key(&l, keys[i]);
+                vz_jsonw_string(&l, vals[i]);
             }
         }
         if (f->duration_ms >= 0) {
-            line_key(&l, "durationMs");
-            line_duration(&l, f->duration_ms);
+            vz_jsonw_key(&l, "durationMs");
+            vz_jsonw_ms(&l, f->duration_ms);
         }
         if (f->extra && cJSON_IsObject(f->extra)) {
             for (const cJSON *it = f->extra->child; it; it = it->next) {
                 if (!it->string || is_core_key(it->string))
                     continue;
-                line_key(&l, it->string);
-                line_json_value(&l, it);
+                vz_jsonw_key(&l, it->string);
+                vz_jsonw_value(&l, it);
             }
         }
+        if (f->members && f->members[0]) {
+            vz_jsonw_raw(&l, ",", 1);
+            vz_jsonw_cstr(&l, f->members);
+        }
     }
-    line_put(&l, "}", 1);
+    vz_jsonw_raw(&l, "}", 1);
     line_write(&l);
 }
 
 static void log_text(vz_log_level level, const vz_log_fields *f, const char *ts, const char *msg)
 {
-    line l;
-    line_init(&l);
-    char tmp[192];
-    snprintf(tmp, sizeof tmp, "%s %-5s ", ts, vz_log_level_name(level));
-    line_puts(&l, tmp);
+    /* "%s %-5s " by hand: snprintf cost more than the rest of the line */
+    static const char *const padded[] = {"TRACE ", "DEBUG ", "INFO  ", "WARN  ", "ERROR ", "FATAL "};
+    vz_jsonw l;
+    vz_jsonw_init(&l);
+    vz_jsonw_cstr(&l, ts);
+    vz_jsonw_raw(&l, " ", 1);
+    vz_jsonw_raw(&l, (int)level < 0 || level > VZ_LOG_FATAL ? padded[VZ_LOG_INFO] : padded[level], 6);
     if (g_log.request_id[0]) {
-        line_put(&l, "[", 1);
+        vz_jsonw_raw(&l, "[", 1);
         line_text_escaped(&l, g_log.request_id);
-        line_put(&l, "] ", 2);
+        vz_jsonw_raw(&l, "] ", 2);
     }
     line_text_escaped(&l, msg);
     if (f) {
-        const char *keys[] = {"handler", "messageId", "outcome"};
+        const char *keys[] = {" handler=", " messageId=", " outcome="};
         const char *vals[] = {f->handler, f->message_id, f->outcome};
         for (int i = 0; i < 3; i++) {
             if (!vals[i])
                 continue;
-            snprintf(tmp, sizeof tmp, " %s=", keys[i]);
-            line_puts(&l, tmp);
+            vz_jsonw_cstr(&l, keys[i]);
             line_text_escaped(&l, vals[i]);
         }
         if (f->duration_ms >= 0) {
-            line_puts(&l, " durationMs=");
-            line_duration(&l, f->duration_ms);
+            vz_jsonw_cstr(&l, " durationMs=");
+            vz_jsonw_ms(&l, f->duration_ms);
         }
         if (f->extra && cJSON_IsObject(f->extra)) {
             for (const cJSON *it = f->extra->child; it; it = it->next) {
                 if (!it->string)
                     continue;
-                line_put(&l, " ", 1);
+                vz_jsonw_raw(&l, " ", 1);
                 line_text_escaped(&l, it->string);
-                line_put(&l, "=", 1);
+                vz_jsonw_raw(&l, "=", 1);
                 if (cJSON_IsString(it))
                     line_text_escaped(&l, it->valuestring);
                 else
-                    line_json_value(&l, it);
+                    vz_jsonw_value(&l, it);
             }
         }
     }
     line_write(&l);
+}
+
+/* Whether fmt uses only what fmt_write formats: %s, %.Ns, %c, %d, %i and %u with no length or
+ * with l, ll or z, and %%.  Log messages are written on every record; vsnprintf cost more than
+ * the rest of a line, so the common formats are done by hand and any other goes to vsnprintf. */
+static bool fmt_simple(const char *fmt)
+{
+    for (const char *p = fmt; (p = strchr(p, '%')) != NULL;) {
+        p++;
+        if (*p == '%') {
+            p++;
+            continue;
+        }
+        if (*p == '.') {
+            const char *d = ++p;
+            while (*p >= '0' && *p <= '9')
+                p++;
+            if (p == d || p - d > 6 || *p != 's')
+                return false;
+            p++;
+            continue;
+        }
+        if (*p == 'z') {
+            p++;
+        } else {
+            for (int l = 0; *p == 'l' && l < 2; l++)
+                p++;
+        }
+        if (!*p || !strchr("diusc", *p) || ((*p == 's' || *p == 'c') && p[-1] != '%'))
+            return false;
+        p++;
+    }
+    return true;
+}
+
+/* Append the formatted message to w; fmt has passed fmt_simple. */
+static void fmt_write(vz_jsonw *w, const char *fmt, va_list ap)
+{
+    const char *run = fmt, *p = fmt;
+    while (*p) {
+        if (*p != '%') {
+            p++;
+            continue;
+        }
+        vz_jsonw_raw(w, run, (size_t)(p - run));
+        p++;
+        size_t prec = (size_t)-1;
+        if (*p == '.') {
+            prec = 0;
+            for (p++; *p >= '0' && *p <= '9'; p++)
+                prec = prec * 10 + (size_t)(*p - '0');
+        }
+        int longs = 0, size_t_arg = 0;
+        if (*p == 'z') {
+            size_t_arg = 1;
+            p++;
+        }
+        while (*p == 'l') {
+            longs++;
+            p++;
+        }
+        switch (*p) {
+        case '%':
+            vz_jsonw_raw(w, "%", 1);
+            break;
+        case 's': {
+            const char *s = va_arg(ap, const char *);
+            if (!s)
+                s = "(null)";
+            vz_jsonw_raw(w, s, prec == (size_t)-1 ? strlen(s) : strnlen(s, prec));
+            break;
+        }
+        case 'c': {
+            char c = (char)va_arg(ap, int);
+            vz_jsonw_raw(w, &c, 1);
+            break;
+        }
+        case 'u': {
+            unsigned long long v = size_t_arg   ? va_arg(ap, size_t)
+                                   : longs == 2 ? va_arg(ap, unsigned long long)
+                                   : longs == 1 ? va_arg(ap, unsigned long)
+                                                : va_arg(ap, unsigned int);
+            vz_jsonw_uint(w, v);
+            break;
+        }
+        default: { /* d, i */
+            long long v = size_t_arg   ? (long long)va_arg(ap, ssize_t)
+                          : longs == 2 ? va_arg(ap, long long)
+                          : longs == 1 ? va_arg(ap, long)
+                                       : va_arg(ap, int);
+            if (v < 0)
+                vz_jsonw_raw(w, "-", 1);
+            vz_jsonw_uint(w, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
+            break;
+        }
+        }
+        run = ++p;
+    }
+    vz_jsonw_raw(w, run, (size_t)(p - run));
 }
 
 static void vlog(vz_log_level level, const vz_log_fields *fields, int json, const char *fmt, va_list ap)
@@ -517,11 +464,9 @@ static void vlog(vz_log_level level, const vz_log_fields *fields, int json, cons
 {
     if (!vz_log_enabled(level))
         return;
-    char small[1024];
-    char *msg = small;
+    char ts[40];
     if (fmt[0] == '%' && fmt[1] == 's' && fmt[2] == '\0') { /* a message already formatted */
         const char *given = va_arg(ap, const char *);
-        char ts[40];
         timestamp_rfc3339(ts, sizeof ts);
         if (json)
             log_json(level, fields, ts, given ? given : "(null)");
@@ -529,25 +474,31 @@ static void vlog(vz_log_level level, const vz_log_fields *fields, int json, cons
             log_text(level, fields, ts, given ? given : "(null)");
         return;
     }
-    va_list again;
-    va_copy(again, ap);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    if (n >= (int)sizeof small) {
-        char *big = malloc((size_t)n + 1);
-        if (big) {
-            vsnprintf(big, (size_t)n + 1, fmt, again);
-            msg = big;
-        }
+    vz_jsonw m;
+    vz_jsonw_init(&m);
+    if (fmt_simple(fmt)) {
+        fmt_write(&m, fmt, ap);
+    } else {
+        va_list again;
+        va_copy(again, ap);
+        int n = vsnprintf(m.p, m.cap, fmt, ap);
+        if (n >= (int)m.cap && vz_jsonw_reserve(&m, (size_t)n) == 0)
+            vsnprintf(m.p, m.cap, fmt, again);
+        va_end(again);
+        m.len = n < 0 ? 0 : (size_t)n < m.cap ? (size_t)n : m.cap - 1;
     }
-    va_end(again);
-    char ts[40];
+    m.p[m.len] = '\0'; /* a writer keeps room for two more bytes */
     timestamp_rfc3339(ts, sizeof ts);
     if (json)
-        log_json(level, fields, ts, msg);
+        log_json(level, fields, ts, m.p);
     else
-        log_text(level, fields, ts, msg);
-    if (msg != small)
-        free(msg);
+        log_text(level, fields, ts, m.p);
+    vz_jsonw_free(&m);
+}
+
+void vz_logv(vz_log_level level, const vz_log_fields *fields, const char *fmt, va_list ap)
+{
+    vlog(level, fields, g_log.json, fmt, ap);
 }
 
 void vz_log(vz_log_level level, const vz_log_fields *fields, const char *fmt, ...)

@@ -1,8 +1,9 @@
 /* metrics.c -- EMF objects written as log lines (see metrics.h).
  *
- * An object is built as a cJSON tree (a handful per invocation, never per
- * record) and handed to the log as the extra members of one line, so that it
- * carries the line's timestamp, level and request id like any other. */
+ * An object's members are written straight as JSON text (vz_jsonw: a cJSON tree
+ * built and printed for each batch cost as much as the batch's records) and
+ * handed to the log as members of one line, so that it carries the line's
+ * timestamp, level and request id like any other. */
 #include "vz/metrics.h"
 
 #include <stdio.h>
@@ -17,60 +18,38 @@ const char *vz_metrics_stage(void)
     return s && *s ? s : "local";
 }
 
-static cJSON *directive(const char *const *const *sets, size_t nsets, const vz_metric *metrics, size_t nmetrics)
+void vz_metrics_members(vz_jsonw *w, int64_t ts_ms, const char *const *const *sets, size_t nsets,
+                        const char *const *dims, const vz_metric *metrics, size_t nmetrics)
 {
-    cJSON *d = cJSON_CreateObject();
-    cJSON *dims = d ? cJSON_AddArrayToObject(d, "Dimensions") : NULL;
-    cJSON *list = d ? cJSON_AddArrayToObject(d, "Metrics") : NULL;
-    bool ok = dims && list && cJSON_AddStringToObject(d, "Namespace", VZ_METRICS_NAMESPACE);
-    for (size_t i = 0; ok && i < nsets; i++) {
-        cJSON *set = cJSON_CreateArray();
-        ok = set && cJSON_AddItemToArray(dims, set);
-        for (const char *const *n = sets[i]; ok && *n; n++)
-            ok = cJSON_AddItemToArray(set, cJSON_CreateString(*n));
+    vz_jsonw_cstr(w, "\"_aws\":{\"CloudWatchMetrics\":[{\"Dimensions\":[");
+    for (size_t i = 0; i < nsets; i++) {
+        vz_jsonw_raw(w, i ? ",[" : "[", i ? 2 : 1);
+        for (const char *const *n = sets[i]; *n; n++) {
+            if (n != sets[i])
+                vz_jsonw_raw(w, ",", 1);
+            vz_jsonw_string(w, *n);
+        }
+        vz_jsonw_raw(w, "]", 1);
     }
-    for (size_t i = 0; ok && i < nmetrics; i++) {
-        cJSON *m = cJSON_CreateObject();
-        ok = m && cJSON_AddItemToArray(list, m) && cJSON_AddStringToObject(m, "Name", metrics[i].name) &&
-             cJSON_AddStringToObject(m, "Unit", metrics[i].unit);
+    vz_jsonw_cstr(w, "],\"Metrics\":[");
+    for (size_t i = 0; i < nmetrics; i++) {
+        vz_jsonw_cstr(w, i ? ",{\"Name\":" : "{\"Name\":");
+        vz_jsonw_string(w, metrics[i].name);
+        vz_jsonw_cstr(w, ",\"Unit\":");
+        vz_jsonw_string(w, metrics[i].unit);
+        vz_jsonw_raw(w, "}", 1);
     }
-    if (!ok) {
-        cJSON_Delete(d);
-        return NULL;
+    vz_jsonw_cstr(w, "],\"Namespace\":\"" VZ_METRICS_NAMESPACE "\"}],\"Timestamp\":");
+    vz_jsonw_number(w, (double)ts_ms);
+    vz_jsonw_raw(w, "}", 1);
+    for (const char *const *p = dims; p[0] && p[1]; p += 2) {
+        vz_jsonw_key(w, p[0]);
+        vz_jsonw_string(w, p[1]);
     }
-    return d;
-}
-
-cJSON *vz_metrics_document(int64_t ts_ms, const char *const *const *sets, size_t nsets, const char *const *dims,
-                           const vz_metric *metrics, size_t nmetrics)
-{
-    cJSON *doc = cJSON_CreateObject();
-    cJSON *aws = doc ? cJSON_AddObjectToObject(doc, "_aws") : NULL;
-    cJSON *cwm = aws ? cJSON_AddArrayToObject(aws, "CloudWatchMetrics") : NULL;
-    cJSON *d = cwm ? directive(sets, nsets, metrics, nmetrics) : NULL;
-    if (d && !cJSON_AddItemToArray(cwm, d)) {
-        cJSON_Delete(d);
-        d = NULL;
+    for (size_t i = 0; i < nmetrics; i++) {
+        vz_jsonw_key(w, metrics[i].name);
+        vz_jsonw_number(w, metrics[i].value);
     }
-    bool ok = d && cJSON_AddNumberToObject(aws, "Timestamp", (double)ts_ms);
-    for (const char *const *p = dims; ok && p[0] && p[1]; p += 2)
-        ok = cJSON_AddStringToObject(doc, p[0], p[1]) != NULL;
-    for (size_t i = 0; ok && i < nmetrics; i++)
-        ok = cJSON_AddNumberToObject(doc, metrics[i].name, metrics[i].value) != NULL;
-    if (!ok) {
-        cJSON_Delete(doc);
-        return NULL;
-    }
-    return doc;
-}
-
-void vz_metrics_emit(const cJSON *doc, const char *message)
-{
-    if (!doc)
-        return;
-    vz_log_fields f = VZ_LOG_FIELDS_NONE;
-    f.extra = doc;
-    vz_log_json(VZ_LOG_INFO, &f, "%s", message);
 }
 
 static void emit(const char *const *const *sets, size_t nsets, const char *const *dims, const vz_metric *m, size_t n,
@@ -78,9 +57,16 @@ static void emit(const char *const *const *sets, size_t nsets, const char *const
 {
     if (!vz_log_enabled(VZ_LOG_INFO))
         return;
-    cJSON *doc = vz_metrics_document(vz_now_ms(), sets, nsets, dims, m, n);
-    vz_metrics_emit(doc, message);
-    cJSON_Delete(doc);
+    vz_jsonw w;
+    vz_jsonw_init(&w);
+    vz_metrics_members(&w, vz_now_ms(), sets, nsets, dims, m, n);
+    if (!w.cut) { /* a metric cut short would be no EMF object at all */
+        w.p[w.len] = '\0';
+        vz_log_fields f = VZ_LOG_FIELDS_NONE;
+        f.members = w.p;
+        vz_log_json(VZ_LOG_INFO, &f, "%s", message);
+    }
+    vz_jsonw_free(&w);
 }
 
 /* A duration in ms kept to the microsecond (the log's precision elsewhere). */

@@ -168,7 +168,12 @@ static void same_as_cjson(vz_arena *a, const char *text, size_t len)
     if (vz_json_has_nul_escape(text, len) != nul_escape_reference(text, len))
         fail_msg("vz_json_has_nul_escape differs from the reference on %.*s", (int)(len > 200 ? 200 : len), text);
     cJSON *want = cJSON_ParseWithLengthOpts(text, len, NULL, 0);
-    cJSON *got = vz_json_parse(a, text, len, NULL);
+    bool nul = true;
+    cJSON *got = vz_json_parse_nul(a, text, len, NULL, &nul);
+    /* the escape found while parsing is the one the scan finds (on a text that parses) */
+    if (nul != (got && nul_escape_reference(text, len)))
+        fail_msg("vz_json_parse_nul says %s a NUL escape, the reference %s, on %.*s", nul ? "there is" : "there is no",
+                 nul_escape_reference(text, len) ? "finds one" : "does not", (int)(len > 200 ? 200 : len), text);
     if (!want || !got) {
         if ((want == NULL) != (got == NULL))
             fail_msg("cJSON %s but the arena parser %s on %zu bytes: %.*s", want ? "parses" : "fails",

@@ -230,16 +230,21 @@ static void document_builder_puts_values_at_the_top(void **state)
     const char *const *sets[] = {s1, s2};
     const char *dims[] = {"A", "a", "B", "b", NULL};
     const vz_metric m[] = {{"X", "Count", 3}, {"Y", "Milliseconds", 0.5}};
-    cJSON *doc = vz_metrics_document(1700000000123, sets, 2, dims, m, 2);
-    assert_non_null(doc);
-    char *text = cJSON_PrintUnformatted(doc);
-    assert_non_null(text);
-    assert_string_equal(text, "{\"_aws\":{\"CloudWatchMetrics\":[{\"Dimensions\":[[\"A\"],[\"A\",\"B\"]],\"Metrics\":"
-                              "[{\"Name\":\"X\",\"Unit\":\"Count\"},{\"Name\":\"Y\",\"Unit\":\"Milliseconds\"}],"
-                              "\"Namespace\":\"VisionZero/Events\"}],\"Timestamp\":1700000000123},\"A\":\"a\",\"B\":"
-                              "\"b\",\"X\":3,\"Y\":0.5}");
-    cJSON_free(text);
-    cJSON_Delete(doc);
+    vz_jsonw w;
+    vz_jsonw_init(&w);
+    vz_jsonw_raw(&w, "{", 1);
+    vz_metrics_members(&w, 1700000000123, sets, 2, dims, m, 2);
+    vz_jsonw_raw(&w, "}", 1);
+    assert_false(w.cut);
+    w.p[w.len] = '\0';
+    assert_string_equal(w.p, "{\"_aws\":{\"CloudWatchMetrics\":[{\"Dimensions\":[[\"A\"],[\"A\",\"B\"]],\"Metrics\":"
+                             "[{\"Name\":\"X\",\"Unit\":\"Count\"},{\"Name\":\"Y\",\"Unit\":\"Milliseconds\"}],"
+                             "\"Namespace\":\"VisionZero/Events\"}],\"Timestamp\":1700000000123},\"A\":\"a\",\"B\":"
+                             "\"b\",\"X\":3,\"Y\":0.5}");
+    cJSON *back = cJSON_Parse(w.p); /* and it is JSON */
+    assert_non_null(back);
+    cJSON_Delete(back);
+    vz_jsonw_free(&w);
 }
 
 int main(void)

@@ -18,6 +18,11 @@ const char *vz_json_type_name(const cJSON *v);
  * with the arena's next reset: never cJSON_Delete it.  NULL when not valid JSON. */
 cJSON *vz_json_parse(vz_arena *arena, const char *json, size_t len, const char **end);
 
+/* vz_json_parse, with *nul_escape set to vz_json_has_nul_escape's answer for the text when it parses
+ * (false when it does not): the arena parser finds the escape as it decodes the strings, with no
+ * second pass over the text. */
+cJSON *vz_json_parse_nul(vz_arena *arena, const char *json, size_t len, const char **end, bool *nul_escape);
+
 /* Whether the n bytes at s are well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF). */
 bool vz_json_utf8_valid(const char *s, size_t n);
 

@@ -11,6 +11,7 @@
 #ifndef VZ_LOG_H
 #define VZ_LOG_H
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -31,10 +32,12 @@ typedef struct vz_log_fields {
     const char *outcome;    /* "succeeded", "failed", "skipped", ..., or NULL */
     double duration_ms;     /* < 0 means absent */
     const cJSON *extra;     /* object whose members are added to the line, or NULL */
+    const char *members;    /* JSON members already written ("k":v,... with no leading comma), added to a
+                             * line in the JSON form only (vz_log_json); NULL for none */
 } vz_log_fields;
 
 /* Field set with every member absent; start from this and fill what applies. */
-#define VZ_LOG_FIELDS_NONE ((vz_log_fields){NULL, NULL, NULL, -1.0, NULL})
+#define VZ_LOG_FIELDS_NONE ((vz_log_fields){NULL, NULL, NULL, -1.0, NULL, NULL})
 
 /* Read AWS_LAMBDA_LOG_FORMAT and AWS_LAMBDA_LOG_LEVEL; output goes to stderr. */
 void vz_log_configure_from_env(void);
@@ -57,6 +60,10 @@ void vz_log_set_request_id(const char *request_id);
 /* Write one line at `level` with optional fields (NULL for none). */
 void vz_log(vz_log_level level, const vz_log_fields *fields, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* vz_log with the arguments as a va_list (for functions that take a format of their own). */
+void vz_logv(vz_log_level level, const vz_log_fields *fields, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Hold the lines written from now on in memory, to be written together (one write(2)) by
  * vz_log_release() or vz_log_flush(); the runtime holds an invocation's lines until just before it

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cjson/cJSON.h>
+#include "vz/jsonw.h"
 
 #define VZ_METRICS_NAMESPACE "VisionZero/Events"
 
@@ -44,15 +44,12 @@ typedef struct vz_metrics_batch {
 /* The Stage dimension: VZ_STAGE, or "local" when unset or empty (points into the environment or static). */
 const char *vz_metrics_stage(void);
 
-/* A new EMF object, owned by the caller (cJSON_Delete): namespace VZ_METRICS_NAMESPACE, Timestamp ts_ms,
- * the dimension sets `sets` (nsets arrays of dimension names, each NULL-terminated), the dimension values
- * `dims` (a NULL-terminated list of name, value, name, value, ...) and the metrics' values at the root.
- * NULL on allocation failure. */
-cJSON *vz_metrics_document(int64_t ts_ms, const char *const *const *sets, size_t nsets, const char *const *dims,
-                           const vz_metric *metrics, size_t nmetrics);
-
-/* Write an EMF object as one INFO line with `message` (JSON whatever the log format). */
-void vz_metrics_emit(const cJSON *doc, const char *message);
+/* Append to w the members of an EMF object, without its braces: `_aws` (namespace VZ_METRICS_NAMESPACE,
+ * Timestamp ts_ms, the dimension sets `sets`: nsets arrays of dimension names, each NULL-terminated, and
+ * the metrics' names and units), then the dimension values `dims` (a NULL-terminated list of name,
+ * value, name, value, ...) and the metrics' values at the top level. */
+void vz_metrics_members(vz_jsonw *w, int64_t ts_ms, const char *const *const *sets, size_t nsets,
+                        const char *const *dims, const vz_metric *metrics, size_t nmetrics);
 
 /* The processing metrics of one handler for one batch, dimensions [Handler, Stage]. */
 void vz_metrics_emit_batch(const char *handler, const vz_metrics_batch *b);
