@@ -20,6 +20,8 @@
  *   user + system CPU over the timed ones, read with clock_getcpuclockid), and peakRssKiB
  *   (getrusage of the process when it ends: its VmHWM over the whole run).
  * The runtime's stdout and stderr (its logs) go to /dev/null unless BENCH_STUB_LOG names a file.
+ * steady with BENCH_STUB_SMAPS=FILE also writes the runtime's resident memory by mapping to FILE
+ * (from /proc/PID/smaps, read after the last invocation, before it is stopped).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -290,6 +292,63 @@ static void stop(server *s, pid_t pid, struct rusage *ru)
     }
 }
 
+/* Write to `path` the resident memory of process pid by mapping, from /proc/PID/smaps: one line
+ * "KIB NAME" per file (its mappings summed) and per kind of anonymous memory ([heap], [stack],
+ * [anon]), largest first.  The runtime is idle, waiting on /next, when this is read. */
+static void rss_by_mapping(pid_t pid, const char *path)
+{
+    char file[64], line[4096], name[1024] = "[anon]";
+    snprintf(file, sizeof file, "/proc/%d/smaps", (int)pid);
+    FILE *in = fopen(file, "r");
+    if (!in)
+        return;
+    struct {
+        char name[256];
+        long kib;
+    } m[256];
+    size_t n = 0;
+    while (fgets(line, sizeof line, in)) {
+        unsigned long lo, hi;
+        long kib;
+        char perms[8];
+        int at = 0;
+        if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &lo, &hi, perms, &at) == 3 && at > 0) {
+            char *nl = strchr(line + at, '\n');
+            if (nl)
+                *nl = '\0';
+            snprintf(name, sizeof name, "%s", line[at] ? line + at : "[anon]");
+        } else if (sscanf(line, "Rss: %ld kB", &kib) == 1) {
+            size_t i = 0;
+            while (i < n && strcmp(m[i].name, name) != 0)
+                i++;
+            if (i == n && n < sizeof m / sizeof m[0]) {
+                snprintf(m[n].name, sizeof m[n].name, "%s", name);
+                m[n++].kib = 0;
+            }
+            if (i < n)
+                m[i].kib += kib;
+        }
+    }
+    fclose(in);
+    FILE *out = fopen(path, "w");
+    if (!out)
+        return;
+    for (size_t k = 0; k < n; k++) { /* largest first: a few dozen entries, selection is enough */
+        size_t best = k;
+        for (size_t i = k + 1; i < n; i++)
+            if (m[i].kib > m[best].kib)
+                best = i;
+        if (best != k) {
+            __typeof__(m[0]) t = m[k];
+            m[k] = m[best];
+            m[best] = t;
+        }
+        if (m[k].kib > 0)
+            fprintf(out, "%ld %s\n", m[k].kib, m[k].name);
+    }
+    fclose(out);
+}
+
 static double cpu_ms(clockid_t id)
 {
     struct timespec ts;
@@ -351,6 +410,9 @@ int main(int argc, char **argv)
         if (rc == 0)
             rc = serve(&s, count);
         double c1 = rc == 0 ? cpu_ms(cid) : 0, w1 = now_ms();
+        const char *smaps = getenv("BENCH_STUB_SMAPS");
+        if (rc == 0 && smaps && *smaps)
+            rss_by_mapping(pid, smaps);
         struct rusage ru = {0};
         stop(&s, pid, &ru);
         if (rc < 0) {

@@ -327,6 +327,56 @@ cJSON *vz_json_parse(vz_arena *arena, const char *json, size_t len, const char *
     return vz_json_parse_nul(arena, json, len, end, &nul);
 }
 
+/* ---- trees built in the arena (log fields of a handler) ---- */
+
+cJSON *vz_json_arena_object(vz_arena *arena)
+{
+    cJSON *o = arena ? vz_arena_calloc(arena, 1, sizeof *o) : NULL;
+    if (o)
+        o->type = cJSON_Object;
+    return o;
+}
+
+/* A new member `key` of obj (the key copied into the arena), appended as cJSON appends. */
+static cJSON *arena_member(vz_arena *arena, cJSON *obj, const char *key, int type)
+{
+    if (!arena || !obj || !key)
+        return NULL;
+    cJSON *m = vz_arena_calloc(arena, 1, sizeof *m);
+    if (!m || !(m->string = vz_arena_strdup(arena, key)))
+        return NULL;
+    m->type = type;
+    if (!obj->child) {
+        obj->child = m;
+        m->prev = m;
+    } else {
+        cJSON *last = obj->child->prev;
+        last->next = m;
+        m->prev = last;
+        obj->child->prev = m;
+    }
+    return m;
+}
+
+cJSON *vz_json_arena_add_string(vz_arena *arena, cJSON *obj, const char *key, const char *value)
+{
+    char *v = arena && value ? vz_arena_strdup(arena, value) : NULL;
+    cJSON *m = v ? arena_member(arena, obj, key, cJSON_String) : NULL;
+    if (m)
+        m->valuestring = v;
+    return m;
+}
+
+cJSON *vz_json_arena_add_number(vz_arena *arena, cJSON *obj, const char *key, double value)
+{
+    cJSON *m = arena_member(arena, obj, key, cJSON_Number);
+    if (m) {
+        m->valuedouble = value;
+        m->valueint = value >= INT_MAX ? INT_MAX : value <= (double)INT_MIN ? INT_MIN : (int)value;
+    }
+    return m;
+}
+
 const char *vz_json_type_name(const cJSON *v)
 {
     if (!v)

@@ -44,19 +44,6 @@ int vz_jsonw_reserve(vz_jsonw *w, size_t n)
     return 0;
 }
 
-void vz_jsonw_raw(vz_jsonw *w, const char *s, size_t n)
-{
-    if (vz_jsonw_reserve(w, n) == 0) {
-        memcpy(w->p + w->len, s, n);
-        w->len += n;
-    }
-}
-
-void vz_jsonw_cstr(vz_jsonw *w, const char *s)
-{
-    vz_jsonw_raw(w, s, strlen(s));
-}
-
 /* Whether any byte of the word x is below 0x20, or equal to one of the bytes b (0: none) or c. */
 static inline bool word_has(uint64_t x, uint64_t b, uint64_t c)
 {

@@ -29,7 +29,11 @@ static struct {
     vz_log_level min_level;
     FILE *out;
     char request_id[128];
-} g_log = {0, VZ_LOG_INFO, NULL, ""};
+    /* its two written forms, made once per invocation rather than once per line:
+     * ,"requestId":"..." for JSON lines and [...] + space for TEXT lines ("" when none) */
+    char request_id_json[128 * 6 + 16];
+    char request_id_text[128 * 4 + 4];
+} g_log = {0, VZ_LOG_INFO, NULL, "", "", ""};
 
 /* Held lines.  A fixed buffer, never moved, so that the SIGALRM handler armed for the
  * release time can write what is there with write(2) (async-signal-safe) while the
@@ -97,9 +101,31 @@ int vz_log_enabled(vz_log_level level)
     return level >= g_log.min_level;
 }
 
+static void line_text_escaped(vz_jsonw *l, const char *s);
+
 void vz_log_set_request_id(const char *request_id)
 {
     snprintf(g_log.request_id, sizeof g_log.request_id, "%s", request_id ? request_id : "");
+    g_log.request_id_json[0] = g_log.request_id_text[0] = '\0';
+    if (!g_log.request_id[0])
+        return;
+    vz_jsonw w;
+    vz_jsonw_init(&w);
+    vz_jsonw_key(&w, "requestId");
+    vz_jsonw_string(&w, g_log.request_id);
+    if (!w.cut && w.len < sizeof g_log.request_id_json) {
+        memcpy(g_log.request_id_json, w.p, w.len);
+        g_log.request_id_json[w.len] = '\0';
+    }
+    w.len = 0;
+    vz_jsonw_raw(&w, "[", 1);
+    line_text_escaped(&w, g_log.request_id);
+    vz_jsonw_raw(&w, "] ", 2);
+    if (!w.cut && w.len < sizeof g_log.request_id_text) {
+        memcpy(g_log.request_id_text, w.p, w.len);
+        g_log.request_id_text[w.len] = '\0';
+    }
+    vz_jsonw_free(&w);
 }
 
 static void timestamp_rfc3339(char *buf, size_t n)
@@ -271,18 +297,19 @@ static int is_core_key(const char *k)
 
 static void log_json(vz_log_level level, const vz_log_fields *f, const char *ts, const char *msg)
 {
+    /* the timestamp and the level need no escape: written as they are */
+    static const char *const after_ts[] = {
+        "\",\"level\":\"TRACE\",\"message\":", "\",\"level\":\"DEBUG\",\"message\":",
+        "\",\"level\":\"INFO\",\"message\":",  "\",\"level\":\"WARN\",\"message\":",
+        "\",\"level\":\"ERROR\",\"message\":", "\",\"level\":\"FATAL\",\"message\":",
+    };
     vz_jsonw l;
     vz_jsonw_init(&l);
-    vz_jsonw_cstr(&l, "{\"timestamp\":");
-    vz_jsonw_string(&l, ts);
-    vz_jsonw_key(&l, "level");
-    vz_jsonw_string(&l, vz_log_level_name(level));
-    vz_jsonw_key(&l, "message");
+    vz_jsonw_raw(&l, "{\"timestamp\":\"", 14);
+    vz_jsonw_cstr(&l, ts);
+    vz_jsonw_cstr(&l, (int)level < 0 || level > VZ_LOG_FATAL ? after_ts[VZ_LOG_INFO] : after_ts[level]);
     vz_jsonw_string(&l, msg);
-    if (g_log.request_id[0]) {
-        vz_jsonw_key(&l, "requestId");
-        vz_jsonw_string(&l, g_log.request_id);
-    }
+    vz_jsonw_cstr(&l, g_log.request_id_json);
     if (f) {
         const char *keys[] = {"handler", "messageId", "outcome"};
         const char *vals[] = {f->handler, f->message_id, f->outcome};
@@ -322,11 +349,7 @@ static void log_text(vz_log_level level, const vz_log_fields *f, const char *ts,
     vz_jsonw_cstr(&l, ts);
     vz_jsonw_raw(&l, " ", 1);
     vz_jsonw_raw(&l, (int)level < 0 || level > VZ_LOG_FATAL ? padded[VZ_LOG_INFO] : padded[level], 6);
-    if (g_log.request_id[0]) {
-        vz_jsonw_raw(&l, "[", 1);
-        line_text_escaped(&l, g_log.request_id);
-        vz_jsonw_raw(&l, "] ", 2);
-    }
+    vz_jsonw_cstr(&l, g_log.request_id_text);
     line_text_escaped(&l, msg);
     if (f) {
         const char *keys[] = {" handler=", " messageId=", " outcome="};

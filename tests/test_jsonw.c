@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "vz/json.h"
 #include "vz/jsonw.h"
 #include "vz/log.h"
 
@@ -171,12 +172,39 @@ static void formats_as_vsnprintf_does(void **state)
     free(big);
 }
 
+static void arena_objects_are_cjson_objects(void **state)
+{
+    (void)state;
+    vz_arena a;
+    vz_arena_init(&a, 256); /* small chunks: the members span several */
+    char key[] = "queue", value[] = "atd-vz-data-events-example_local";
+    cJSON *o = vz_json_arena_object(&a);
+    assert_non_null(o);
+    assert_non_null(vz_json_arena_add_string(&a, o, key, value));
+    key[0] = value[0] = 'X'; /* both were copied */
+    assert_non_null(vz_json_arena_add_number(&a, o, "n", 1796139511299.0));
+    assert_non_null(vz_json_arena_add_number(&a, o, "half", 0.5));
+    assert_null(vz_json_arena_add_string(&a, o, "none", NULL));
+    assert_null(vz_json_arena_add_string(&a, NULL, "k", "v"));
+    assert_null(vz_json_arena_object(NULL));
+    char *text = cJSON_PrintUnformatted(o);
+    assert_string_equal(text, "{\"queue\":\"atd-vz-data-events-example_local\",\"n\":1796139511299,\"half\":0.5}");
+    cJSON_free(text);
+    assert_int_equal(cJSON_GetArraySize(o), 3);
+    assert_ptr_equal(o->child->prev, cJSON_GetObjectItem(o, "half")); /* the last, as cJSON keeps it */
+    assert_int_equal(cJSON_GetObjectItem(o, "n")->valueint, INT_MAX);
+    assert_true(vz_arena_owns(&a, o) && vz_arena_owns(&a, o->child->string) &&
+                vz_arena_owns(&a, o->child->valuestring));
+    vz_arena_destroy(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(escapes_every_byte_at_every_offset),
         cmocka_unit_test(grows_to_the_heap_and_back),
         cmocka_unit_test(formats_as_vsnprintf_does),
+        cmocka_unit_test(arena_objects_are_cjson_objects),
     };
     return cmocka_run_group_tests_name("JSON writer and log formatting", tests, NULL, NULL);
 }

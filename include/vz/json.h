@@ -23,6 +23,17 @@ cJSON *vz_json_parse(vz_arena *arena, const char *json, size_t len, const char *
  * second pass over the text. */
 cJSON *vz_json_parse_nul(vz_arena *arena, const char *json, size_t len, const char **end, bool *nul_escape);
 
+/* An empty object whose members and strings all live in `arena` (for a log line's fields: no malloc,
+ * no cJSON_Delete, gone with the arena's reset); NULL when out of memory or arena is NULL. */
+cJSON *vz_json_arena_object(vz_arena *arena);
+
+/* Append member key: value (both copied into the arena) to an object of vz_json_arena_object; the
+ * member, or NULL (nothing added) when out of memory or an argument is NULL. */
+cJSON *vz_json_arena_add_string(vz_arena *arena, cJSON *obj, const char *key, const char *value);
+
+/* Append member key: value (a number; the key copied into the arena) to an arena object; the member, or NULL. */
+cJSON *vz_json_arena_add_number(vz_arena *arena, cJSON *obj, const char *key, double value);
+
 /* Whether the n bytes at s are well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF). */
 bool vz_json_utf8_valid(const char *s, size_t n);
 

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
@@ -30,11 +31,20 @@ void vz_jsonw_free(vz_jsonw *w);
 /* Make room for n more bytes plus two (a closing byte and a newline); 0, or -1 when out of memory. */
 int vz_jsonw_reserve(vz_jsonw *w, size_t n);
 
-/* Append n bytes as they are. */
-void vz_jsonw_raw(vz_jsonw *w, const char *s, size_t n);
+/* Append n bytes as they are (inline: most appends are a few bytes, and the call cost more than the copy). */
+static inline void vz_jsonw_raw(vz_jsonw *w, const char *s, size_t n)
+{
+    if (w->cap - w->len >= n + 2 || vz_jsonw_reserve(w, n) == 0) {
+        memcpy(w->p + w->len, s, n);
+        w->len += n;
+    }
+}
 
 /* Append a NUL-terminated string as it is. */
-void vz_jsonw_cstr(vz_jsonw *w, const char *s);
+static inline void vz_jsonw_cstr(vz_jsonw *w, const char *s)
+{
+    vz_jsonw_raw(w, s, strlen(s));
+}
 
 /* Append s as a JSON string literal: quotes, escapes, control characters as \u00XX (UTF-8 passes through). */
 void vz_jsonw_string(vz_jsonw *w, const char *s);
