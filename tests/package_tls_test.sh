@@ -12,7 +12,9 @@
 #     stages set it), the zip's bootstrap runs a crash_update_location record and
 #     the write lands (crash 5 gets SVRD-A-E1); the server logged that connection
 #     as TLS; the libraries the loader initialised are the zip's and glibc, no
-#     OpenSSL from outside (it is linked into lib/libpq.so.5);
+#     OpenSSL from outside (it is linked into lib/libpq.so.5); the same again
+#     with no OpenSSL configuration file (the image has none where Debian's
+#     libcrypto looks);
 #   - with ssl turned off in the server, the same record with PGSSLMODE=require
 #     fails alone: the process answers (no crash), the record is in
 #     batchItemFailures, and the log line (valid JSON, like every line) says the
@@ -96,6 +98,15 @@ check "TLS on: no OpenSSL, Kerberos or LDAP loaded (OpenSSL is linked into the z
     bash -c '! grep -E "/lib(ssl|crypto|gssapi|krb5|ldap|lber|sasl2|gnutls)" "$1"' _ "$tmp/on.loaded"
 echo "objects initialised by the loader (TLS on):"
 sed 's/^/  /' "$tmp/on.loaded"
+
+# The image has no /usr/lib/ssl/openssl.cnf (where Debian's libcrypto.a, linked into libpq,
+# looks for its configuration): without one, TLS works on OpenSSL's built-in defaults.
+q "UPDATE atd_txdot_crashes SET location_id = NULL WHERE crash_id = 5" >/dev/null
+env -i "${lambda_env[@]}" OPENSSL_CONF="$tmp/no-such-openssl.cnf" "$task/bootstrap" invoke "$tmp/event.json" >"$tmp/noconf.out" 2>"$tmp/noconf.log"
+rc=$?
+check "TLS on, no OpenSSL configuration file: exits 0 (rc $rc), no record fails" \
+    bash -c '[ "$1" -eq 0 ] && grep -qx "{\"batchItemFailures\":\[\]}" "$2"' _ "$rc" "$tmp/noconf.out"
+check "TLS on, no OpenSSL configuration file: the write landed" test "$(location 5)" = SVRD-A-E1
 
 # --- TLS off in the server, sslmode=require: the record fails alone, clearly -------------
 q "UPDATE atd_txdot_crashes SET location_id = NULL WHERE crash_id = 5" >/dev/null
