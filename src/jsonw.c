@@ -74,44 +74,49 @@ size_t vz_jsonw_plain_run(const char *s, size_t n, bool json)
     return i;
 }
 
-void vz_jsonw_string(vz_jsonw *w, const char *s)
+/* Append s escaped: for a JSON string (json: \" \\ \n \r \t, other control characters \u00XX) or a
+ * TEXT log line (\n \r \t, other control characters and DEL \xHH). */
+static void escaped(vz_jsonw *w, const char *s, bool json)
 {
     static const char hex[] = "0123456789abcdef";
     size_t n = strlen(s);
-    vz_jsonw_raw(w, "\"", 1);
     for (size_t i = 0;;) {
-        size_t run = vz_jsonw_plain_run(s + i, n - i, true);
+        size_t run = vz_jsonw_plain_run(s + i, n - i, json);
         vz_jsonw_raw(w, s + i, run);
         i += run;
         if (i == n)
-            break;
+            return;
         unsigned char c = (unsigned char)s[i++];
         char esc[6] = {'\\', (char)c, 0, 0, 0, 0};
         size_t k = 2;
-        switch (c) {
-        case '"':
-        case '\\':
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        default:
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
+        if (c == '\n' || c == '\r' || c == '\t') {
+            esc[1] = (char)(c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
+        } else if (c == '"' || c == '\\') { /* JSON only: a TEXT run does not stop at them */
+        } else if (json) {
+            memcpy(esc + 1, "u00", 3);
             esc[4] = hex[c >> 4];
             esc[5] = hex[c & 15];
             k = 6;
+        } else {
+            esc[1] = 'x';
+            esc[2] = hex[c >> 4];
+            esc[3] = hex[c & 15];
+            k = 4;
         }
         vz_jsonw_raw(w, esc, k);
     }
+}
+
+void vz_jsonw_string(vz_jsonw *w, const char *s)
+{
     vz_jsonw_raw(w, "\"", 1);
+    escaped(w, s, true);
+    vz_jsonw_raw(w, "\"", 1);
+}
+
+void vz_jsonw_text(vz_jsonw *w, const char *s)
+{
+    escaped(w, s, false);
 }
 
 void vz_jsonw_key(vz_jsonw *w, const char *key)

@@ -101,8 +101,6 @@ int vz_log_enabled(vz_log_level level)
     return level >= g_log.min_level;
 }
 
-static void line_text_escaped(vz_jsonw *l, const char *s);
-
 void vz_log_set_request_id(const char *request_id)
 {
     snprintf(g_log.request_id, sizeof g_log.request_id, "%s", request_id ? request_id : "");
@@ -119,7 +117,7 @@ void vz_log_set_request_id(const char *request_id)
     }
     w.len = 0;
     vz_jsonw_raw(&w, "[", 1);
-    line_text_escaped(&w, g_log.request_id);
+    vz_jsonw_text(&w, g_log.request_id);
     vz_jsonw_raw(&w, "] ", 2);
     if (!w.cut && w.len < sizeof g_log.request_id_text) {
         memcpy(g_log.request_id_text, w.p, w.len);
@@ -155,28 +153,6 @@ static void timestamp_rfc3339(char *buf, size_t n)
     buf[22] = (char)('0' + ms % 10);
     buf[23] = 'Z';
     buf[24] = '\0';
-}
-
-/* Append s with control characters escaped (\n, \r, \t, \xHH): a value never starts a new text line. */
-static void line_text_escaped(vz_jsonw *l, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t n = strlen(s);
-    for (size_t i = 0;;) {
-        size_t run = vz_jsonw_plain_run(s + i, n - i, false);
-        vz_jsonw_raw(l, s + i, run);
-        i += run;
-        if (i == n)
-            break;
-        unsigned char c = (unsigned char)s[i++];
-        char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
-        if (c == '\n' || c == '\r' || c == '\t') {
-            esc[1] = (char)(c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
-            vz_jsonw_raw(l, esc, 2);
-        } else {
-            vz_jsonw_raw(l, esc, 4);
-        }
-    }
 }
 
 static void held_write(void)
@@ -350,7 +326,7 @@ static void log_text(vz_log_level level, const vz_log_fields *f, const char *ts,
     vz_jsonw_raw(&l, " ", 1);
     vz_jsonw_raw(&l, (int)level < 0 || level > VZ_LOG_FATAL ? padded[VZ_LOG_INFO] : padded[level], 6);
     vz_jsonw_cstr(&l, g_log.request_id_text);
-    line_text_escaped(&l, msg);
+    vz_jsonw_text(&l, msg);
     if (f) {
         const char *keys[] = {" handler=", " messageId=", " outcome="};
         const char *vals[] = {f->handler, f->message_id, f->outcome};
@@ -358,7 +334,7 @@ static void log_text(vz_log_level level, const vz_log_fields *f, const char *ts,
             if (!vals[i])
                 continue;
             vz_jsonw_cstr(&l, keys[i]);
-            line_text_escaped(&l, vals[i]);
+            vz_jsonw_text(&l, vals[i]);
         }
         if (f->duration_ms >= 0) {
             vz_jsonw_cstr(&l, " durationMs=");
@@ -369,10 +345,10 @@ static void log_text(vz_log_level level, const vz_log_fields *f, const char *ts,
                 if (!it->string)
                     continue;
                 vz_jsonw_raw(&l, " ", 1);
-                line_text_escaped(&l, it->string);
+                vz_jsonw_text(&l, it->string);
                 vz_jsonw_raw(&l, "=", 1);
                 if (cJSON_IsString(it))
-                    line_text_escaped(&l, it->valuestring);
+                    vz_jsonw_text(&l, it->valuestring);
                 else
                     vz_jsonw_value(&l, it);
             }

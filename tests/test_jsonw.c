@@ -41,6 +41,25 @@ static size_t json_reference(const char *s, char *out)
     return k;
 }
 
+/* The TEXT form of s, one byte at a time: the reference for vz_jsonw_text. */
+static size_t text_reference(const char *s, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t k = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '\n' || *p == '\r' || *p == '\t') {
+            out[k++] = '\\';
+            out[k++] = *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't';
+        } else if (*p < 0x20 || *p == 0x7f) {
+            k += (size_t)sprintf(out + k, "\\x%c%c", hex[*p >> 4], hex[*p & 15]);
+        } else {
+            out[k++] = (char)*p;
+        }
+    }
+    out[k] = '\0';
+    return k;
+}
+
 static size_t plain_reference(const char *s, size_t n, bool json)
 {
     size_t i = 0;
@@ -73,6 +92,12 @@ static void escapes_every_byte_at_every_offset(void **state)
             size_t n = json_reference(s, want);
             if (w.len != n || memcmp(w.p, want, n) != 0)
                 fail_msg("byte 0x%02x at %zu: %.*s, reference %s", b, at, (int)w.len, w.p, want);
+            vz_jsonw_free(&w);
+            vz_jsonw_init(&w);
+            vz_jsonw_text(&w, s);
+            n = text_reference(s, want);
+            if (w.len != n || memcmp(w.p, want, n) != 0)
+                fail_msg("TEXT, byte 0x%02x at %zu: %.*s, reference %s", b, at, (int)w.len, w.p, want);
             vz_jsonw_free(&w);
         }
     }

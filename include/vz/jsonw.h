@@ -49,6 +49,10 @@ static inline void vz_jsonw_cstr(vz_jsonw *w, const char *s)
 /* Append s as a JSON string literal: quotes, escapes, control characters as \u00XX (UTF-8 passes through). */
 void vz_jsonw_string(vz_jsonw *w, const char *s);
 
+/* Append s for a TEXT log line: control characters escaped (\n, \r, \t, others and DEL as \xHH),
+ * so that a value never starts a new line. */
+void vz_jsonw_text(vz_jsonw *w, const char *s);
+
 /* How many bytes at s (of n) need no escape: in a JSON string (json true: no '"', '\\' or control
  * character) or in a TEXT log line (false: no control character or DEL).  Eight bytes at a time. */
 size_t vz_jsonw_plain_run(const char *s, size_t n, bool json);
