@@ -65,6 +65,7 @@ add_custom_command(
   COMMAND ${CMAKE_COMMAND} -E make_directory ${VZ_LEAN_DIR}/lib
   COMMAND ${CMAKE_COMMAND} -E copy ${VZ_LEAN_CACHE}/pq-${VZ_LEAN_PQ}/lib/libpq.so.5.${VZ_PQ_MAJOR} ${VZ_LEAN_DIR}/lib/
   COMMAND ${CMAKE_COMMAND} -E create_symlink libpq.so.5.${VZ_PQ_MAJOR} ${VZ_LEAN_DIR}/lib/libpq.so.5
+  COMMAND ${CMAKE_COMMAND} -E copy ${VZ_LEAN_CACHE}/pq-${VZ_LEAN_PQ}/source-version ${VZ_LEAN_DIR}/libpq.source-version
   DEPENDS ${CMAKE_SOURCE_DIR}/scripts/lean-pq ${CMAKE_SOURCE_DIR}/scripts/debian-source ${VZ_LEAN_DIR}/pq.stamp
   COMMENT "libpq (OpenSSL ${VZ_LEAN_PQ}) from Debian's postgresql-15 source package (cached in ${VZ_LEAN_CACHE})"
   VERBATIM)

@@ -93,7 +93,9 @@ static void escaped(vz_jsonw *w, const char *s, bool json)
             esc[1] = (char)(c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
         } else if (c == '"' || c == '\\') { /* JSON only: a TEXT run does not stop at them */
         } else if (json) {
-            memcpy(esc + 1, "u00", 3);
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
             esc[4] = hex[c >> 4];
             esc[5] = hex[c & 15];
             k = 6;

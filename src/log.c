@@ -422,8 +422,8 @@ static void fmt_write(vz_jsonw *w, const char *fmt, va_list ap)
             break;
         case 's': {
             const char *s = va_arg(ap, const char *);
-            if (!s)
-                s = "(null)";
+            if (!s) /* as glibc: "(null)", or nothing when the precision cannot hold it */
+                s = prec < 6 ? "" : "(null)";
             vz_jsonw_raw(w, s, prec == (size_t)-1 ? strlen(s) : strnlen(s, prec));
             break;
         }

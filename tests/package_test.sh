@@ -66,6 +66,8 @@ check "soname links stored as symlinks" grep -qE '^l.* lib/libpq\.so\.5$' "$tmp/
 # The zip's libpq is scripts/lean-pq's: OpenSSL linked in, no GSSAPI/Kerberos, LDAP, GnuTLS.
 manifest="$tmp/dist/vz-events.zip.manifest"
 check "the manifest is written beside the zip" test -s "$manifest"
+check "the manifest names the postgresql-15 source libpq was built from" \
+    grep -qE '^ +built from Debian.s postgresql-15 15\.[0-9]+-' "$manifest"
 check "no Kerberos, GSSAPI, LDAP, SASL or GnuTLS in the zip" \
     bash -c '! grep -qiE "^lib/lib(krb5|k5crypto|gssapi|ldap|lber|sasl2|gnutls|nettle|hogweed|p11-kit|tasn1|idn2|unistring)" <<<"$1"' _ "$names"
 check "the manifest names no Kerberos, GSSAPI, LDAP, SASL or GnuTLS, in the zip or the image's" \
