@@ -316,13 +316,13 @@ static void rss_by_mapping(pid_t pid, const char *path)
             char *nl = strchr(line + at, '\n');
             if (nl)
                 *nl = '\0';
-            snprintf(name, sizeof name, "%s", line[at] ? line + at : "[anon]");
+            snprintf(name, sizeof name, "%.1023s", line[at] ? line + at : "[anon]");
         } else if (sscanf(line, "Rss: %ld kB", &kib) == 1) {
             size_t i = 0;
             while (i < n && strcmp(m[i].name, name) != 0)
                 i++;
             if (i == n && n < sizeof m / sizeof m[0]) {
-                snprintf(m[n].name, sizeof m[n].name, "%s", name);
+                snprintf(m[n].name, sizeof m[n].name, "%.255s", name);
                 m[n++].kib = 0;
             }
             if (i < n)
