@@ -18,7 +18,8 @@
  * steady: one start of CMD; WARM invocations, then COUNT timed ones; prints one JSON object:
  *   invocations, errors, seconds, perSecond, cpuUsPerInvocation (the runtime process's
  *   user + system CPU over the timed ones, read with clock_getcpuclockid), and peakRssKiB
- *   (getrusage of the process when it ends: its VmHWM over the whole run).
+ *   (VmHWM of /proc/PID/status after the last invocation: the peak of the runtime's own image;
+ *   getrusage's ru_maxrss would also count this process's pages the child held before exec).
  * The runtime's stdout and stderr (its logs) go to /dev/null unless BENCH_STUB_LOG names a file.
  * steady with BENCH_STUB_SMAPS=FILE also writes the runtime's resident memory by mapping to FILE
  * (from /proc/PID/smaps, read after the last invocation, before it is stopped).
@@ -349,6 +350,25 @@ static void rss_by_mapping(pid_t pid, const char *path)
     fclose(out);
 }
 
+/* VmHWM of process pid in KiB, from /proc/PID/status: the peak of its own image since its
+ * execve.  Not getrusage's ru_maxrss, which Linux carries across execve: it would count this
+ * process's pages (the events file, loaded) that the child held between fork and exec.  -1 when
+ * /proc does not say. */
+static long peak_rss_kib(pid_t pid)
+{
+    char file[64], line[256];
+    snprintf(file, sizeof file, "/proc/%d/status", (int)pid);
+    FILE *in = fopen(file, "r");
+    long kib = -1;
+    if (!in)
+        return -1;
+    while (fgets(line, sizeof line, in))
+        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+            break;
+    fclose(in);
+    return kib;
+}
+
 static double cpu_ms(clockid_t id)
 {
     struct timespec ts;
@@ -413,6 +433,7 @@ int main(int argc, char **argv)
         const char *smaps = getenv("BENCH_STUB_SMAPS");
         if (rc == 0 && smaps && *smaps)
             rss_by_mapping(pid, smaps);
+        long hwm = rc == 0 ? peak_rss_kib(pid) : -1;
         struct rusage ru = {0};
         stop(&s, pid, &ru);
         if (rc < 0) {
@@ -422,7 +443,8 @@ int main(int argc, char **argv)
         double secs = (w1 - w0) / 1e3;
         printf("{\"invocations\": %lu, \"errors\": %lu, \"seconds\": %.4f, \"perSecond\": %.1f, "
                "\"cpuUsPerInvocation\": %.3f, \"peakRssKiB\": %ld}\n",
-               count, s.errors - e0, secs, (double)count / secs, (c1 - c0) * 1e3 / (double)count, ru.ru_maxrss);
+               count, s.errors - e0, secs, (double)count / secs, (c1 - c0) * 1e3 / (double)count,
+               hwm >= 0 ? hwm : ru.ru_maxrss);
         return 0;
     }
     fprintf(stderr, "usage: bench_stub cold ROUNDS EVENTS_FILE CMD... [::: CMD...]...\n"

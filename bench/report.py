@@ -149,12 +149,18 @@ if os.path.exists(ipath):  # absent from runs made before it existed
     res["stub"]["instructionsPerInvocation"] = ir
     res["stub"]["instructionsOverBaseline"] = {n: ir[n] / ir["baseline"] for n in ("lean", "dynamic")
                                                if n in ir and ir.get("baseline")}
+tpath = os.path.join(raw, "stub-handlers-tls.jsonl")
+if os.path.exists(tpath):  # absent from runs made before it existed
+    trss = {x["runtime"]: x for x in (json.loads(l) for l in open(tpath) if l.strip())}
+    res["stub"]["handlersTlsPeakRssKiB"] = {n: trss[n]["peakRssKiB"] for n in trss}
+    res["stub"]["handlersTlsErrors"] = {n: trss[n]["errors"] for n in trss}
 res["stub"]["handlersRssByMapping"] = {}
-for n in ("lean", "dynamic"):
-    p = os.path.join(raw, f"stub-handlers-rss-{n}.txt")
-    if os.path.exists(p):
-        res["stub"]["handlersRssByMapping"][n] = [
-            {"kib": int(l.split(" ", 1)[0]), "mapping": l.split(" ", 1)[1].strip()} for l in open(p) if l.strip()]
+for tls in ("", "tls-"):
+    for n in ("lean", "dynamic"):
+        p = os.path.join(raw, f"stub-handlers-{tls}rss-{n}.txt")
+        if os.path.exists(p):
+            res["stub"]["handlersRssByMapping"][tls + n] = [
+                {"kib": int(l.split(" ", 1)[0]), "mapping": l.split(" ", 1)[1].strip()} for l in open(p) if l.strip()]
 # 7. reconcile (absent from runs made before it existed)
 rec_path = os.path.join(raw, "reconcile.json")
 res["reconcile"] = json.load(open(rec_path)) if os.path.exists(rec_path) else None
@@ -283,6 +289,10 @@ if "lean" in st["handlersPeakRssKiB"]:
     L.append(f"| 8. stub: peak RSS running the three handlers' batches, lean bootstrap / dynamic build "
              f"| {st['handlersPeakRssKiB']['lean'] / 1024:.2f} / {st['handlersPeakRssKiB'].get('dynamic', 0) / 1024:.2f} | | | MiB "
              f"| lean < 4 MiB: {verdict(st['handlersPeakRssKiB']['lean'] < 4 * 1024)} |")
+if "lean" in st.get("handlersTlsPeakRssKiB", {}):
+    L.append(f"| 8. stub: the same with TLS to the database (`PGSSLMODE=require`, as deployed), lean bootstrap / dynamic build "
+             f"| {st['handlersTlsPeakRssKiB']['lean'] / 1024:.2f} / {st['handlersTlsPeakRssKiB'].get('dynamic', 0) / 1024:.2f} | | | MiB "
+             f"| lean < 4 MiB: {verdict(st['handlersTlsPeakRssKiB']['lean'] < 4 * 1024)} |")
 L.append(f"| 8. zip size against the 4.36 MB before the lean bootstrap | {res['zipBytes'] / 1e6:.3f} | | | MB "
          f"| < 4.36 MB: {verdict(res['zipBytes'] < 4.36e6)} |")
 L.append("")
@@ -335,8 +345,9 @@ L.append(f"8. **Against a neutral stub.** `build/bench/bench_stub` serves the Ru
          f"`valgrind --tool=callgrind`, {m.get('callgrindInvocations', [0, 0])[0]} and "
          f"{m.get('callgrindInvocations', [0, 0])[1]} invocations; the difference in instructions over the difference "
          "in invocations (start-up and exit cancel out; a count, so the machine's load does not change it). "
-         "Peak RSS: `getrusage` of the runtime after "
-         "it ran every handler batch of item 4 against the same PostGIS, and its `/proc/PID/smaps` just before it stops.\n")
+         "Peak RSS: `VmHWM` of the runtime (`/proc/PID/status`: its own image since `execve`) after "
+         "it ran every handler batch of item 4 against the same PostGIS, and its `/proc/PID/smaps` at the same moment; "
+         "then the same with TLS to that server (`scripts/db tls`: a certificate made then; `PGSSLMODE=require`).\n")
 L.append("## Detail\n")
 L.append("Overhead rounds (invocations/s):\n")
 L.append("| round | baseline | vz-events | ratio | vz-events at WARN | ratio | CPU µs/invocation: baseline / vz-events / WARN |")
@@ -348,7 +359,9 @@ for r, ratio in zip(rounds, ratios):
              f"{ratio * 100:.1f} % | {wtxt} | {by[(r, 'baseline')]['cpuUsPerInvocation']:.0f} / "
              f"{by[(r, 'vz-events')]['cpuUsPerInvocation']:.0f} / "
              f"{(str(round(w['cpuUsPerInvocation'])) if w else '-')} |")
-for n, label in (("lean", "the lean bootstrap"), ("dynamic", "the dynamic build")):
+for n, label in (("lean", "the lean bootstrap"), ("dynamic", "the dynamic build"),
+                 ("tls-lean", "the lean bootstrap, TLS to the database,"),
+                 ("tls-dynamic", "the dynamic build, TLS to the database,")):
     maps = st["handlersRssByMapping"].get(n)
     if maps:
         L.append(f"\nResident memory of {label} by mapping after the handlers' batches (item 8, "
