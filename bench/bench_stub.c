@@ -16,7 +16,8 @@
  *   first GET /next fully received, and to its first answer posted.  Then it is stopped
  *   (SIGTERM, SIGKILL after 5 s).
  * steady: one start of CMD; WARM invocations, then COUNT timed ones; prints one JSON object:
- *   invocations, errors, seconds, perSecond, cpuUsPerInvocation (the runtime process's
+ *   invocations, errors (answers posted to .../error), recordsFailed (records in the answers'
+ *   batchItemFailures), seconds, perSecond, cpuUsPerInvocation (the runtime process's
  *   user + system CPU over the timed ones, read with clock_getcpuclockid), and peakRssKiB
  *   (VmHWM of /proc/PID/status after the last invocation: the peak of the runtime's own image;
  *   getrusage's ru_maxrss would also count this process's pages the child held before exec).
@@ -125,7 +126,7 @@ static int write_all(int fd, const char *p, size_t n)
 }
 
 /* Read one request: its first line into method/path, its body consumed.  0, or -1 on close. */
-static int read_request(conn *c, char *path, size_t path_cap, int *is_get)
+static int read_request(conn *c, char *path, size_t path_cap, int *is_get, unsigned long *failed)
 {
     for (;;) {
         char *end = c->have ? memmem(c->buf, c->have, "\r\n\r\n", 4) : NULL;
@@ -166,6 +167,10 @@ static int read_request(conn *c, char *path, size_t path_cap, int *is_get)
                 }
                 return 0;
             }
+            /* a batch's failed records, as the answer reports them (a whole body in buf) */
+            for (const char *f = c->buf + head; (f = memmem(f, (size_t)(c->buf + want - f), "\"itemIdentifier\"", 16));
+                 f += 16)
+                ++*failed;
             memmove(c->buf, c->buf + want, c->have - want);
             c->have -= want;
             return 0;
@@ -187,6 +192,7 @@ typedef struct server {
     events *ev;
     unsigned long served;
     unsigned long errors;
+    unsigned long failed; /* records answered as failed (batchItemFailures) */
     double first_next_ms;
     double first_response_ms;
 } server;
@@ -206,7 +212,7 @@ static int serve(server *s, unsigned long answers)
             s->c.have = 0;
         }
         int is_get = 0;
-        if (read_request(&s->c, path, sizeof path, &is_get) < 0) {
+        if (read_request(&s->c, path, sizeof path, &is_get, &s->failed) < 0) {
             close(s->c.fd);
             s->c.fd = -1;
             return -1;
@@ -426,7 +432,7 @@ int main(int argc, char **argv)
         if (rc == 0 && clock_getcpuclockid(pid, &cid) != 0)
             rc = -1;
         double c0 = rc == 0 ? cpu_ms(cid) : 0, w0 = now_ms();
-        unsigned long e0 = s.errors;
+        unsigned long e0 = s.errors, f0 = s.failed;
         if (rc == 0)
             rc = serve(&s, count);
         double c1 = rc == 0 ? cpu_ms(cid) : 0, w1 = now_ms();
@@ -441,10 +447,11 @@ int main(int argc, char **argv)
             return 1;
         }
         double secs = (w1 - w0) / 1e3;
-        printf("{\"invocations\": %lu, \"errors\": %lu, \"seconds\": %.4f, \"perSecond\": %.1f, "
-               "\"cpuUsPerInvocation\": %.3f, \"peakRssKiB\": %ld}\n",
-               count, s.errors - e0, secs, (double)count / secs, (c1 - c0) * 1e3 / (double)count,
-               hwm >= 0 ? hwm : ru.ru_maxrss);
+        printf(
+            "{\"invocations\": %lu, \"errors\": %lu, \"recordsFailed\": %lu, \"seconds\": %.4f, \"perSecond\": %.1f, "
+            "\"cpuUsPerInvocation\": %.3f, \"peakRssKiB\": %ld}\n",
+            count, s.errors - e0, s.failed - f0, secs, (double)count / secs, (c1 - c0) * 1e3 / (double)count,
+            hwm >= 0 ? hwm : ru.ru_maxrss);
         return 0;
     }
     fprintf(stderr, "usage: bench_stub cold ROUNDS EVENTS_FILE CMD... [::: CMD...]...\n"

@@ -141,6 +141,7 @@ res["stub"] = {
     "steadyPeakRssKiB": {n: max(sby[(r, n)]["peakRssKiB"] for r in srounds) for n in names},
     "handlersPeakRssKiB": {n: hrss[n]["peakRssKiB"] for n in hrss},
     "handlersErrors": {n: hrss[n]["errors"] for n in hrss},
+    "handlersRecordsFailed": {n: hrss[n].get("recordsFailed") for n in hrss},
     "errors": sum(x["errors"] for x in steady),
 }
 ipath = os.path.join(raw, "stub-instructions.jsonl")
@@ -154,6 +155,7 @@ if os.path.exists(tpath):  # absent from runs made before it existed
     trss = {x["runtime"]: x for x in (json.loads(l) for l in open(tpath) if l.strip())}
     res["stub"]["handlersTlsPeakRssKiB"] = {n: trss[n]["peakRssKiB"] for n in trss}
     res["stub"]["handlersTlsErrors"] = {n: trss[n]["errors"] for n in trss}
+    res["stub"]["handlersTlsRecordsFailed"] = {n: trss[n].get("recordsFailed") for n in trss}
 res["stub"]["handlersRssByMapping"] = {}
 for tls in ("", "tls-"):
     for n in ("lean", "dynamic"):
@@ -286,11 +288,13 @@ if "instructionsPerInvocation" in st:
 for n, label in (("lean", "lean bootstrap"), ("dynamic", "dynamic build"), ("baseline", "bare loop")):
     L.append(row(f"8. stub: invocations/s, {label}", st["perSecond"][n], "invocations/s", "", "{:.0f}"))
 if "lean" in st["handlersPeakRssKiB"]:
-    L.append(f"| 8. stub: peak RSS running the three handlers' batches, lean bootstrap / dynamic build "
+    L.append(f"| 8. stub: peak RSS running the three handlers' batches (records failed: "
+             f"{'/'.join(str(st['handlersRecordsFailed'].get(n)) for n in ('lean', 'dynamic'))}), lean bootstrap / dynamic build "
              f"| {st['handlersPeakRssKiB']['lean'] / 1024:.2f} / {st['handlersPeakRssKiB'].get('dynamic', 0) / 1024:.2f} | | | MiB "
              f"| lean < 4 MiB: {verdict(st['handlersPeakRssKiB']['lean'] < 4 * 1024)} |")
 if "lean" in st.get("handlersTlsPeakRssKiB", {}):
-    L.append(f"| 8. stub: the same with TLS to the database (`PGSSLMODE=require`, as deployed), lean bootstrap / dynamic build "
+    L.append(f"| 8. stub: the same with TLS to the database (`PGSSLMODE=require`, as deployed; records failed: "
+             f"{'/'.join(str(st['handlersTlsRecordsFailed'].get(n)) for n in ('lean', 'dynamic'))}), lean bootstrap / dynamic build "
              f"| {st['handlersTlsPeakRssKiB']['lean'] / 1024:.2f} / {st['handlersTlsPeakRssKiB'].get('dynamic', 0) / 1024:.2f} | | | MiB "
              f"| lean < 4 MiB: {verdict(st['handlersTlsPeakRssKiB']['lean'] < 4 * 1024)} |")
 L.append(f"| 8. zip size against the 4.36 MB before the lean bootstrap | {res['zipBytes'] / 1e6:.3f} | | | MB "
