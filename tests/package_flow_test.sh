@@ -31,15 +31,10 @@ cleanup() {
 }
 trap cleanup EXIT
 . "$(dirname "$0")/check.sh"
-allowed=$(grep -v '^[[:space:]]*\(#\|$\)' "$src/deploy/al2023-provided.txt" | awk '{ print $1 }')
-
-if ! "$src/scripts/package" --build-dir "$build" --no-build --out "$tmp/vz-events.zip" >"$tmp/package.out" 2>&1; then
-    cat "$tmp/package.out" >&2
-    echo "FAIL: scripts/package" >&2
-    exit 1
-fi
-task=$tmp/task
-mkdir "$task" && (cd "$task" && unzip -q "$tmp/vz-events.zip")
+# shellcheck source=package_lib.sh
+. "$(dirname "$0")/package_lib.sh"
+allowed=$(image_libraries "$src")
+package_unpacked "$src" "$build" "$tmp"
 
 export VZ_FLOW_RUNTIME=$task/bootstrap
 export LAMBDA_TASK_ROOT=$task

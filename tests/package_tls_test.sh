@@ -33,15 +33,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/check.sh"
 # shellcheck source=runtime/servers_lib.sh
 . "$here/runtime/servers_lib.sh"
-allowed=$(grep -v '^[[:space:]]*\(#\|$\)' "$SRC/deploy/al2023-provided.txt" | awk '{ print $1 }')
-
-if ! "$SRC/scripts/package" --build-dir "$build" --no-build --out "$tmp/vz-events.zip" >"$tmp/package.out" 2>&1; then
-    cat "$tmp/package.out" >&2
-    echo "FAIL: scripts/package" >&2
-    exit 1
-fi
-task=$tmp/task
-mkdir "$task" && (cd "$task" && unzip -q "$tmp/vz-events.zip")
+# shellcheck source=package_lib.sh
+. "$(dirname "$0")/package_lib.sh"
+allowed=$(image_libraries "$SRC")
+package_unpacked "$SRC" "$build" "$tmp"
 
 start_pg
 if ! "$SRC/scripts/db" tls "$tmp/pg" >"$tmp/tls.env" 2>"$tmp/tls.err"; then
