@@ -15,31 +15,13 @@
 #   - the queues are empty at the end.
 # Fails (never skips) when any server cannot start.
 set -u
-src=$1
-build=$2
-tmp=$(mktemp -d /tmp/vz-e2e.XXXXXX)
 export VZ_FLOW_STAGE=e2e VZ_FLOW_VISIBILITY=4 VZ_FLOW_WAIT=2 VZ_FLOW_WINDOW=1 VZ_FLOW_TIMEOUT=20
-unset HASURA_EVENT_API
-cleanup() {
-    "$src/scripts/flow" stop "$tmp/flow" >/dev/null 2>&1
-    if [ -n "${VZ_TEST_LOG_DIR:-}" ]; then # kept for the log scan of scripts/test
-        mkdir -p "$VZ_TEST_LOG_DIR/e2e" && cp "$tmp/flow/emulator.log" "$VZ_TEST_LOG_DIR/e2e/" 2>/dev/null
-        [ -n "${HASURA_EVENT_API:-}" ] && echo "$HASURA_EVENT_API" >>"$VZ_TEST_LOG_DIR/.secrets"
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=flow_lib.sh
+. "$(dirname "$0")/flow_lib.sh"
+flow_test e2e "$1" "$2"
 . "$(dirname "$0")/check.sh"
 
-if ! "$src/scripts/flow" start "$tmp/flow" "$build" >"$tmp/env" 2>"$tmp/start.log"; then
-    echo "FAIL: the local flow did not start:" >&2
-    cat "$tmp/start.log" >&2
-    exit 1
-fi
-set -a
-# shellcheck disable=SC1091
-. "$tmp/env"
-set +a
+flow_up
 queue=atd-vz-data-events-crash_update_location_e2e
 account=000000000000
 qurl=$AWS_ENDPOINT_URL_SQS/$account/$queue
@@ -63,7 +45,8 @@ post() { # post KEY NAME BODY: prints "STATUS BODY"
         -H 'Content-Type: application/json' --data-binary "$3" "$VZ_FLOW_URL"
     echo " $(cat "$tmp/answer")"
 }
-location() { psql "$DATABASE_URL" -XAtq -c "SELECT coalesce(location_id, 'NULL') FROM atd_txdot_crashes WHERE crash_id = $1"; }
+# shellcheck source=runtime/servers_lib.sh
+. "$(dirname "$0")/runtime/servers_lib.sh" # location
 msgid() { sed -n 's/.*Update queued: \([0-9a-f-]*\).*/\1/p' <<<"$1"; }
 
 # The starting state of the sample city.

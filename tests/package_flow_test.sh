@@ -16,20 +16,10 @@
 #     the zip (libpq, the HTTPS libcurl, libpq's libraries) or the allow-list.
 # Fails (never skips) when any server cannot start.
 set -u
-src=$1
-build=$2
-tmp=$(mktemp -d /tmp/vz-package-flow.XXXXXX)
 export VZ_FLOW_STAGE=zip VZ_FLOW_VISIBILITY=4 VZ_FLOW_WAIT=1 VZ_FLOW_WINDOW=0 VZ_FLOW_TIMEOUT=20
-unset HASURA_EVENT_API
-cleanup() {
-    "$src/scripts/flow" stop "$tmp/flow" >/dev/null 2>&1
-    if [ -n "${VZ_TEST_LOG_DIR:-}" ]; then # kept for the log scan of scripts/test
-        mkdir -p "$VZ_TEST_LOG_DIR/package_flow" && cp "$tmp/flow/emulator.log" "$VZ_TEST_LOG_DIR/package_flow/" 2>/dev/null
-        [ -n "${HASURA_EVENT_API:-}" ] && echo "$HASURA_EVENT_API" >>"$VZ_TEST_LOG_DIR/.secrets"
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=flow_lib.sh
+. "$(dirname "$0")/flow_lib.sh"
+flow_test package_flow "$1" "$2"
 . "$(dirname "$0")/check.sh"
 # shellcheck source=package_lib.sh
 . "$(dirname "$0")/package_lib.sh"
@@ -39,15 +29,7 @@ package_unpacked "$src" "$build" "$tmp"
 export VZ_FLOW_RUNTIME=$task/bootstrap
 export LAMBDA_TASK_ROOT=$task
 export LD_LIBRARY_PATH="/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:$task:$task/lib:/opt/lib"
-if ! "$src/scripts/flow" start "$tmp/flow" "$build" >"$tmp/env" 2>"$tmp/start.log"; then
-    echo "FAIL: the local flow did not start:" >&2
-    cat "$tmp/start.log" >&2
-    exit 1
-fi
-set -a
-# shellcheck disable=SC1091
-. "$tmp/env"
-set +a
+flow_up
 unset LD_LIBRARY_PATH # for psql and curl here; the flow's runtime has it
 
 payload() { # payload FIELD KEY: a Hasura UPDATE event naming one row
@@ -58,13 +40,12 @@ post() { # post NAME BODY: prints the HTTP status
     curl -sS -o "$tmp/answer" -w '%{http_code}' -X POST -H "HASURA_EVENT_API: $HASURA_EVENT_API" \
         -H "HASURA_EVENT_NAME: $1" -H 'Content-Type: application/json' --data-binary "$2" "$VZ_FLOW_URL"
 }
-q() { psql "$DATABASE_URL" -XAtq -c "$1"; }
-location() { q "SELECT coalesce(location_id, 'NULL') FROM atd_txdot_crashes WHERE crash_id = $1"; }
-purpose() { q "SELECT coalesce(austin_full_purpose, 'NULL') FROM atd_txdot_crashes WHERE crash_id = $1"; }
+# shellcheck source=runtime/servers_lib.sh
+. "$(dirname "$0")/runtime/servers_lib.sh" # q, location, flag
 report() { q "SELECT coalesce(location_id, 'NULL') FROM atd_apd_blueform WHERE case_id = $1"; }
 
 check "crash 5 starts without a location" test "$(location 5)" = NULL
-check "crash 2 starts outside full purpose" test "$(purpose 2)" = N
+check "crash 2 starts outside full purpose" test "$(flag 2)" = N
 check "report 101 starts without a location" test "$(report 101)" = NULL
 
 check "endpoint queues crash_update_location (HTTP 200)" test "$(post crash_update_location_zip "$(payload crash_id 5)")" = 200
@@ -74,11 +55,11 @@ check "endpoint queues crash_update_noncr3_location (HTTP 200)" \
 
 # The endpoint delays messages (10 s); the mappings then deliver them to the same runtime.
 for _ in $(seq 1 120); do
-    [ "$(location 5)" = SVRD-A-E1 ] && [ "$(purpose 2)" = Y ] && [ "$(report 101)" = INT-1 ] && break
+    [ "$(location 5)" = SVRD-A-E1 ] && [ "$(flag 2)" = Y ] && [ "$(report 101)" = INT-1 ] && break
     sleep 0.5
 done
 check "crash_update_location through the zip: crash 5 → SVRD-A-E1" test "$(location 5)" = SVRD-A-E1
-check "crash_update_jurisdiction through the zip: crash 2 → full purpose Y" test "$(purpose 2)" = Y
+check "crash_update_jurisdiction through the zip: crash 2 → full purpose Y" test "$(flag 2)" = Y
 check "crash_update_noncr3_location through the zip: report 101 → INT-1" test "$(report 101)" = INT-1
 log=$tmp/flow/emulator.log
 check "the endpoint's sends succeeded (no SQS error in the log)" bash -c '! grep -qE "SQS\.|HTTPS library" "$1"' _ "$log"
@@ -87,19 +68,10 @@ pid=$(curl -sf "http://127.0.0.1:$(cut -d' ' -f1 "$tmp/flow/invoke.port")/vz-emu
 check "the runtime process is running" test "${pid:-0}" -gt 0
 if [ "${pid:-0}" -gt 0 ]; then
     check "the runtime is the zip's bootstrap" test "$(readlink "/proc/$pid/exe")" = "$task/bootstrap"
-    awk '$6 ~ /\.so/ { print $6 }' "/proc/$pid/maps" | sort -u >"$tmp/maps"
+    mapped_objects "$pid" >"$tmp/maps"
     check "libpq mapped from the zip" grep -q "^$task/lib/libpq.so" "$tmp/maps"
     check "the HTTPS libcurl mapped from the zip" grep -qx "$task/lib/libvz-curl-https.so" "$tmp/maps"
-    outside() {
-        local p so bad=0
-        while read -r p; do
-            case "$p" in "$task"/*) continue ;; esac
-            so=$(readelf -d "$p" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
-            grep -qxF "${so:-$(basename "$p")}" <<<"$allowed" || { echo "  mapped from outside: $p" >&2; bad=1; }
-        done <"$tmp/maps"
-        return $bad
-    }
-    check "nothing mapped from outside the zip but the allow-list" outside
+    check "nothing mapped from outside the zip but the allow-list" only_zip_or_image "$tmp/maps"
     echo "mapped by the zip's runtime after the flow:"
     sed 's/^/  /' "$tmp/maps"
 fi

@@ -36,8 +36,10 @@ emulator=${4:?usage: package_test.sh SOURCE_DIR BUILD_DIR FIXTURES_DIR VZ_EMULAT
 tmp=$(mktemp -d)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/check.sh"
+# shellcheck source=package_lib.sh
+. "$(dirname "$0")/package_lib.sh"
 allow="$src/deploy/al2023-provided.txt"
-allowed=$(grep -v '^[[:space:]]*\(#\|$\)' "$allow" | awk '{ print $1 }')
+allowed=$(image_libraries "$src")
 
 # --- the package ---------------------------------------------------------------
 zip="$tmp/dist/vz-events.zip"
@@ -116,18 +118,9 @@ lambda_env=(
     PATH=/usr/local/bin:/usr/bin/:/bin:/opt/bin
     LD_LIBRARY_PATH="/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:$task:$task/lib:/opt/lib"
 )
-loaded_outside() { # loaded_outside LD_DEBUG_LOG [TASK]: objects the loader initialised, not from TASK nor allowed
-    local task=${2:-$task}
-    awk '/calling init:/ { print $NF }' "$1" | sort -u >"$1.loaded"
-    local bad=0 p
-    while read -r p; do
-        case "$p" in "$task"/*) continue ;; esac
-        if ! grep -qxF "$(basename "$p")" <<<"$allowed"; then
-            echo "  loaded from outside the zip and not on the allow-list: $p" >&2
-            bad=1
-        fi
-    done <"$1.loaded"
-    return $bad
+loaded_outside() { # loaded_outside LD_DEBUG_LOG [TASK]: objects the loader initialised (in LOG.loaded), all from TASK or allowed
+    loaded_objects "$1" >"$1.loaded"
+    only_zip_or_image "$1.loaded" "${2:-$task}"
 }
 from_zip_when_bundled() { # from_zip_when_bundled LOADED_LIST: a library the zip has is never loaded from elsewhere
     local p bad=0
@@ -207,18 +200,8 @@ if [ -x "$emulator" ]; then
         check "the runtime process is running" test -n "$rt"
         if [ -n "$rt" ]; then
             check "the runtime is the zip's binary" test "$(readlink "/proc/$rt/exe")" = "$task/bootstrap"
-            awk '$6 ~ /\.so/ { print $6 }' "/proc/$rt/maps" | sort -u >"$tmp/maps"
-            maps_clean() {
-                local p bad=0
-                while read -r p; do
-                    case "$p" in "$task"/*) continue ;; esac
-                    # maps name the real file (libkrb5.so.3.3); the allow-list names sonames
-                    so=$(readelf -d "$p" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
-                    grep -qxF "${so:-$(basename "$p")}" <<<"$allowed" || { echo "  mapped from outside: $p" >&2; bad=1; }
-                done <"$tmp/maps"
-                return $bad
-            }
-            check "/proc/PID/maps: nothing from outside the zip but the allow-list" maps_clean
+            mapped_objects "$rt" >"$tmp/maps"
+            check "/proc/PID/maps: nothing from outside the zip but the allow-list" only_zip_or_image "$tmp/maps"
             check "/proc/PID/maps: nothing but glibc mapped while waiting (libcurl linked in)" \
                 bash -c '! grep -vE "/(libc|ld-linux-x86-64)\.so" "$1"' _ "$tmp/maps"
             echo "mapped by the runtime under the emulator:"

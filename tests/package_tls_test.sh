@@ -79,16 +79,8 @@ tail -n +"$((log_before + 1))" "$tmp/pg/log" >"$tmp/pg-on.log"
 check "TLS on: the server logged the handler's connection as TLS" \
     grep -qE 'connection authorized: .*database=vz.* SSL enabled \(protocol=TLS' "$tmp/pg-on.log"
 check "TLS on: libpq loaded from the zip" grep -q "calling init: $task/lib/libpq.so.5" "$tmp/on.ld"
-awk '/calling init:/ { print $NF }' "$tmp/on.ld" | sort -u >"$tmp/on.loaded"
-outside() { # outside LOADED: objects from outside the zip that are not on the allow-list
-    local p bad=0
-    while read -r p; do
-        case "$p" in "$task"/*) continue ;; esac
-        grep -qxF "$(basename "$p")" <<<"$allowed" || { echo "  loaded from outside the zip: $p" >&2; bad=1; }
-    done <"$1"
-    return $bad
-}
-check "TLS on: nothing from outside the zip but the allow-list" outside "$tmp/on.loaded"
+loaded_objects "$tmp/on.ld" >"$tmp/on.loaded"
+check "TLS on: nothing from outside the zip but the allow-list" only_zip_or_image "$tmp/on.loaded"
 check "TLS on: no OpenSSL, Kerberos or LDAP loaded (OpenSSL is linked into the zip's libpq)" \
     bash -c '! grep -E "/lib(ssl|crypto|gssapi|krb5|ldap|lber|sasl2|gnutls)" "$1"' _ "$tmp/on.loaded"
 echo "objects initialised by the loader (TLS on):"
