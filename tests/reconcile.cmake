@@ -5,9 +5,6 @@
 #                       form behind vz-emulator, and every metric line checked against the EMF specification
 #   reconcile_kill      PostgreSQL SIGKILLed part-way through a --fix of 20,000 crashes; a rerun finishes;
 #                       the scheduled form with a 4 s timeout answers in time, each handler given a share
-foreach(scenario branches kill)
-  add_test(NAME reconcile_${scenario}
-           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/reconcile/reconcile_test.sh ${scenario} $<TARGET_FILE:vz-events>
-                   $<TARGET_FILE:vz-emulator> ${CMAKE_SOURCE_DIR})
-  set_tests_properties(reconcile_${scenario} PROPERTIES LABELS "integration;db" TIMEOUT 300)
-endforeach()
+vz_scenarios(reconcile ${CMAKE_CURRENT_SOURCE_DIR}/reconcile/reconcile_test.sh "integration;db" 300
+             SCENARIOS branches kill
+             ARGS $<TARGET_FILE:vz-events> $<TARGET_FILE:vz-emulator> ${CMAKE_SOURCE_DIR})

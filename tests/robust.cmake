@@ -3,10 +3,7 @@
 # match the database, JSON log lines with NaN coordinates, odd request ids and deadlines from a
 # Runtime API, SQS retries, the emulator's SQS mapping bounded, odd identifiers.  Each scenario
 # starts its own throwaway servers and fails when one cannot start.
-foreach(scenario db_replan db_url db_timeout log_json request_id deadline sqs_retry esm_overrun odd_ids client_context invoke_api)
-  add_test(NAME robust_${scenario}
-           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/robust/robust.sh ${scenario} $<TARGET_FILE:vz-emulator>
-                   $<TARGET_FILE:vz-events> $<TARGET_FILE:vz-events-test> ${CMAKE_CURRENT_SOURCE_DIR}/fixtures
-                   ${CMAKE_SOURCE_DIR})
-  set_tests_properties(robust_${scenario} PROPERTIES LABELS "robust;integration" TIMEOUT 240)
-endforeach()
+vz_scenarios(robust ${CMAKE_CURRENT_SOURCE_DIR}/robust/robust.sh "robust;integration" 240
+             SCENARIOS db_replan db_url db_timeout log_json request_id deadline sqs_retry esm_overrun odd_ids
+                       client_context invoke_api
+             ARGS ${VZ_RUNTIME_TEST_ARGS} ${CMAKE_SOURCE_DIR})

@@ -5,13 +5,10 @@ add_executable(vz-events-test ${CMAKE_SOURCE_DIR}/src/main.c ${CMAKE_CURRENT_SOU
                               ${CMAKE_SOURCE_DIR}/handlers/example/handler.c)
 target_link_libraries(vz-events-test PRIVATE vzcore)
 
-set(VZ_RUNTIME_TEST_ARGS $<TARGET_FILE:vz-emulator> $<TARGET_FILE:vz-events> $<TARGET_FILE:vz-events-test>
-    ${CMAKE_CURRENT_SOURCE_DIR}/fixtures)
-foreach(scenario batch status_policy transport deadline killed queue_order too_large init_error non_ascii sigterm context)
-  add_test(NAME runtime_${scenario}
-           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/runtime/scenarios.sh ${scenario} ${VZ_RUNTIME_TEST_ARGS})
-  set_tests_properties(runtime_${scenario} PROPERTIES LABELS "runtime;integration" TIMEOUT 180)
-endforeach()
+vz_scenarios(runtime ${CMAKE_CURRENT_SOURCE_DIR}/runtime/scenarios.sh "runtime;integration" 180
+             SCENARIOS batch status_policy transport deadline killed queue_order too_large init_error non_ascii
+                       sigterm context
+             ARGS ${VZ_RUNTIME_TEST_ARGS})
 
 # Memory: RSS after 10,000 invocations within 1 MiB of that after 100 (release build only: the
 # sanitizers' quarantine grows by design), and valgrind finds no leak after 1,000 invocations.
