@@ -249,18 +249,16 @@ static bool valid_utf8(const unsigned char *s, size_t n)
     return true;
 }
 
-static bool is_json_object(const char *body, size_t len)
+/* Whether the body is one JSON object and nothing after it; *nul, whether a string in it holds an
+ * escape that decodes to U+0000 (found by the same parse). */
+static bool is_json_object(const vz_context *ctx, const char *body, size_t len, bool *nul)
 {
     const char *end = NULL;
-    cJSON *doc = cJSON_ParseWithLengthOpts(body, len, &end, 0);
-    bool ok = cJSON_IsObject(doc);
-    cJSON_Delete(doc);
-    if (!ok || !end)
-        return false;
-    for (const char *p = end; p < body + len; p++)
-        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
-            return false;
-    return true;
+    cJSON *doc = vz_json_parse_nul(ctx->arena, body, len, &end, nul);
+    bool ok = cJSON_IsObject(doc) && vz_json_only_space_after(body, len, end);
+    if (!ctx->arena) /* else the arena's */
+        cJSON_Delete(doc);
+    return ok;
 }
 
 /* The endpoint is /events or /events/, or the same under the API Gateway stage that
@@ -336,6 +334,7 @@ static void check_body(const vz_context *ctx, const char *queue_prefix, const re
     const char *body = rq->body ? rq->body : "";
     size_t len = rq->body_len;
     unsigned char *decoded = NULL;
+    bool nul = false;
     if (rq->base64) {
         if (len > (VZ_SQS_MAX_MESSAGE_BYTES + 2) / 3 * 4 + 4) {
             a->status = 413;
@@ -356,10 +355,10 @@ static void check_body(const vz_context *ctx, const char *queue_prefix, const re
         a->status = 413;
         snprintf(a->message, sizeof a->message, "Payload Too Large: the body is %zu bytes, SQS takes at most %zu", len,
                  VZ_SQS_MAX_MESSAGE_BYTES);
-    } else if (!valid_utf8((const unsigned char *)body, len) || !is_json_object(body, len)) {
+    } else if (!valid_utf8((const unsigned char *)body, len) || !is_json_object(ctx, body, len, &nul)) {
         a->status = 400;
         snprintf(a->message, sizeof a->message, "Bad Request: the body is not a JSON object in UTF-8");
-    } else if (vz_json_has_nul_escape(body, len)) {
+    } else if (nul) {
         a->status = 400; /* the handlers would read its strings cut at the NUL */
         snprintf(a->message, sizeof a->message, "Bad Request: the body holds a \\u0000 escape");
     } else {

@@ -52,9 +52,10 @@ vz_status vz_invocation_run(const vz_batch_options *opts, const vz_context *ctx,
         vz_log(VZ_LOG_ERROR, NULL, "invocation rejected (%s): %s", err->type, err->message);
         return VZ_EINVAL;
     }
+    bool sqs = vz_sqs_is_event(root);
     /* One JSON value and nothing else: trailing bytes mean a cut or glued event, never Lambda's. */
     const char *odd = !vz_json_only_space_after(event, len, end) ? "the event has bytes after its JSON value"
-                      : vz_sqs_is_event(root) && nul_escape
+                      : sqs && nul_escape
                           ? "the SQS event holds a NUL character (\\u0000) in a string: SQS never sends one, and "
                             "the string would be read cut short (a messageId would name another record)"
                           : NULL;
@@ -65,7 +66,7 @@ vz_status vz_invocation_run(const vz_batch_options *opts, const vz_context *ctx,
             cJSON_Delete(root);
         return VZ_EINVAL;
     }
-    if (vz_sqs_is_event(root))
+    if (sqs)
         return run_sqs(opts, ctx, root, result, err);
     if (vz_endpoint_is_http_event(root)) {
         vz_status st = vz_endpoint_run(ctx, opts->queue_prefix, root, &result->response, &result->http_status, err);

@@ -321,14 +321,9 @@ static cJSON *jp_value(jp *j) // NOLINT(misc-no-recursion): bounded, see jp_cont
     }
 }
 
-cJSON *vz_json_parse_nul(vz_arena *arena, const char *json, size_t len, const char **end, bool *nul_escape)
+/* The arena parser over len bytes of json; *nul, whether a string held an escape decoding to U+0000. */
+static cJSON *arena_parse(vz_arena *arena, const char *json, size_t len, const char **end, bool *nul)
 {
-    *nul_escape = false;
-    if (!arena) {
-        cJSON *root = cJSON_ParseWithLengthOpts(json, len, end, 0);
-        *nul_escape = root && vz_json_has_nul_escape(json, len);
-        return root;
-    }
     jp j = {arena, json, json ? json + len : NULL, 0, false, NULL, NULL, NULL, NULL, 0};
     j.block = len / 16 < 4 ? 4 : len / 16 > 64 ? 64 : len / 16;
     cJSON *root = NULL;
@@ -340,14 +335,23 @@ cJSON *vz_json_parse_nul(vz_arena *arena, const char *json, size_t len, const ch
     }
     if (end)
         *end = j.p;
-    *nul_escape = root && j.nul;
+    *nul = root && j.nul;
+    return root;
+}
+
+cJSON *vz_json_parse_nul(vz_arena *arena, const char *json, size_t len, const char **end, bool *nul_escape)
+{
+    if (arena)
+        return arena_parse(arena, json, len, end, nul_escape);
+    cJSON *root = cJSON_ParseWithLengthOpts(json, len, end, 0);
+    *nul_escape = root && vz_json_has_nul_escape(json, len);
     return root;
 }
 
 cJSON *vz_json_parse(vz_arena *arena, const char *json, size_t len, const char **end)
 {
-    bool nul;
-    return vz_json_parse_nul(arena, json, len, end, &nul);
+    bool nul; /* the arena parser finds it at no cost; without an arena nobody asked for the scan */
+    return arena ? arena_parse(arena, json, len, end, &nul) : cJSON_ParseWithLengthOpts(json, len, end, 0);
 }
 
 /* ---- trees built in the arena (log fields of a handler) ---- */
