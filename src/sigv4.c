@@ -192,11 +192,12 @@ static void put_path(text *t, const char *path)
     if (!path || !*path)
         path = "/";
     for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
-        char esc[4];
-        if (unreserved(*p) || *p == '/')
+        if (unreserved(*p) || *p == '/') {
             put(t, (const char *)p, 1);
-        else
+        } else {
+            char esc[4];
             put(t, esc, (size_t)snprintf(esc, sizeof esc, "%%%02X", *p));
+        }
     }
 }
 
@@ -295,7 +296,7 @@ static bool sorted_headers(const vz_sigv4_request *r, const vz_sigv4_header *out
             return false;
         out[i] = &r->headers[i];
     }
-    qsort(out, r->nheaders, sizeof *out, header_cmp);
+    qsort(out, r->nheaders, sizeof(const vz_sigv4_header *), header_cmp);
     for (size_t i = 1; i < r->nheaders; i++)
         if (strcasecmp(out[i - 1]->name, out[i]->name) == 0)
             return false;
@@ -363,8 +364,7 @@ char *vz_sigv4_authorization(const vz_sigv4_request *r, const vz_sigv4_key *k)
         return NULL;
     char date[9], scope[256], crhex[2 * VZ_SHA256_LEN + 1];
     unsigned char digest[VZ_SHA256_LEN];
-    memcpy(date, r->amz_date, 8);
-    date[8] = '\0';
+    snprintf(date, sizeof date, "%.8s", r->amz_date);
     vz_sha256(cr, strlen(cr), digest);
     free(cr);
     vz_hex(digest, sizeof digest, crhex);
@@ -387,8 +387,7 @@ char *vz_sigv4_authorization(const vz_sigv4_request *r, const vz_sigv4_key *k)
         free(seed);
         return NULL;
     }
-    memcpy(seed, "AWS4", 4);
-    memcpy(seed + 4, k->secret_key, slen + 1);
+    snprintf(seed, slen + 5, "AWS4%s", k->secret_key);
     vz_hmac_sha256(seed, slen + 4, date, 8, key);
     wipe(seed, slen + 4);
     free(seed);

@@ -57,16 +57,16 @@ typedef struct queue_entry {
 } queue_entry;
 
 struct vz_sqs_client {
-    CURL *curl;         /* one handle, one keep-alive connection */
-    char *endpoint;     /* base URL, no trailing slash */
-    char *region;       /* signing region */
-    char *key_id;       /* AWS_ACCESS_KEY_ID */
-    char *secret;       /* AWS_SECRET_ACCESS_KEY; wiped on free */
-    char *token;        /* AWS_SESSION_TOKEN or NULL; wiped on free */
-    char *host;         /* the Host header sent and signed: the endpoint's authority, default port left out */
-    char *path;         /* the path every call posts to: the endpoint's, then "/" */
-    long timeout_ms;    /* default request cap */
-    const int *cancel;  /* abandon requests when non-zero, or NULL */
+    CURL *curl;        /* one handle, one keep-alive connection */
+    char *endpoint;    /* base URL, no trailing slash */
+    char *region;      /* signing region */
+    char *key_id;      /* AWS_ACCESS_KEY_ID */
+    char *secret;      /* AWS_SECRET_ACCESS_KEY; wiped on free */
+    char *token;       /* AWS_SESSION_TOKEN or NULL; wiped on free */
+    char *host;        /* the Host header sent and signed: the endpoint's authority, default port left out */
+    char *path;        /* the path every call posts to: the endpoint's, then "/" */
+    long timeout_ms;   /* default request cap */
+    const int *cancel; /* abandon requests when non-zero, or NULL */
     queue_entry queues[QUEUE_CACHE_SIZE];
     size_t nqueues;
     size_t next_evict; /* round-robin slot to reuse when the cache is full */
@@ -159,7 +159,7 @@ static vz_status split_endpoint(vz_sqs_client *c, vz_error *err)
     for (char *p = c->host; *p; p++)
         *p = (char)tolower((unsigned char)*p);
     memcpy(c->path, path, plen);
-    strcpy(c->path + plen, "/");
+    memcpy(c->path + plen, "/", 2);
     return VZ_OK;
 }
 

@@ -60,11 +60,11 @@ static void json_code_field(void **state)
 static void query_xml_error_response(void **state)
 {
     (void)state;
-    vz_aws_error e = parsed(
-        "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"http://queue.amazonaws.com/doc/2012-11-05/\"><Error>"
-        "<Type>Sender</Type><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does "
-        "not match the signature you provided. Check your AWS Secret Access Key &amp; signing method.</Message>"
-        "<Detail/></Error><RequestId>7a62c49f-347e-4fc4-9331-6e8e7a96aa73</RequestId></ErrorResponse>");
+    vz_aws_error e =
+        parsed("<?xml version=\"1.0\"?><ErrorResponse xmlns=\"http://queue.amazonaws.com/doc/2012-11-05/\"><Error>"
+               "<Type>Sender</Type><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does "
+               "not match the signature you provided. Check your AWS Secret Access Key &amp; signing method.</Message>"
+               "<Detail/></Error><RequestId>7a62c49f-347e-4fc4-9331-6e8e7a96aa73</RequestId></ErrorResponse>");
     assert_string_equal(e.code, "SignatureDoesNotMatch");
     assert_string_equal(e.message, "The request signature we calculated does not match the signature you provided. "
                                    "Check your AWS Secret Access Key & signing method.");
@@ -85,8 +85,8 @@ static void xml_entities_and_missing_message(void **state)
 static void no_code_is_false(void **state)
 {
     (void)state;
-    static const char *const bodies[] = {"", "Service Unavailable", "{\"message\":\"m\"}", "[1]", "{",
-                                         "<html><body>502</body></html>", "<Error><Code>unterminated"};
+    static const char *const bodies[] = {"",  "Service Unavailable",           "{\"message\":\"m\"}",      "[1]",
+                                         "{", "<html><body>502</body></html>", "<Error><Code>unterminated"};
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
         vz_aws_error e;
         assert_false(vz_aws_error_parse(bodies[i], strlen(bodies[i]), &e));

@@ -58,15 +58,15 @@ typedef struct vz_sigv4_header {
 
 /* What is signed: the request as it goes on the wire. */
 typedef struct vz_sigv4_request {
-    const char *method;              /* "POST" */
-    const char *path;                /* the URL's path as sent, "/" when empty; dot segments already removed */
-    const char *query;               /* the URL's query as sent, without '?', or NULL */
-    const vz_sigv4_header *headers;  /* every header to sign, each sent exactly so, distinct names; must
-                                        include host and x-amz-date (and x-amz-security-token if any) */
-    size_t nheaders;                 /* at most VZ_SIGV4_MAX_HEADERS */
-    const void *payload;             /* the body, or NULL when empty */
-    size_t payload_len;              /* its length */
-    const char *amz_date;            /* the X-Amz-Date sent, "YYYYMMDDTHHMMSSZ" */
+    const char *method;             /* "POST" */
+    const char *path;               /* the URL's path as sent, "/" when empty; dot segments already removed */
+    const char *query;              /* the URL's query as sent, without '?', or NULL */
+    const vz_sigv4_header *headers; /* every header to sign, each sent exactly so, distinct names; must
+                                       include host and x-amz-date (and x-amz-security-token if any) */
+    size_t nheaders;                /* at most VZ_SIGV4_MAX_HEADERS */
+    const void *payload;            /* the body, or NULL when empty */
+    size_t payload_len;             /* its length */
+    const char *amz_date;           /* the X-Amz-Date sent, "YYYYMMDDTHHMMSSZ" */
 } vz_sigv4_request;
 
 #define VZ_SIGV4_MAX_HEADERS 16

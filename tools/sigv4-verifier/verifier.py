@@ -234,18 +234,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         line["verdict"] = "verified"
         self.server.note(line)
-        conn = http.client.HTTPConnection(cfg.backend_host, cfg.backend_port, timeout=120)
-        try:
-            fwd = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP | {"content-length"}}
-            conn.request(self.command, self.path, body=body, headers=fwd)
-            resp = conn.getresponse()
-            data = resp.read()
+        fwd = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP | {"content-length"}}
+        for attempt in (1, 2):
+            # One backend connection per client connection (this thread), kept alive as the client's is;
+            # a kept one the backend closed meanwhile is opened again once.
+            conn, fresh = getattr(self.server.local, "conn", None), False
+            if conn is None:
+                conn, fresh = http.client.HTTPConnection(cfg.backend_host, cfg.backend_port, timeout=120), True
+                self.server.local.conn = conn
+            try:
+                conn.request(self.command, self.path, body=body, headers=fwd)
+                resp = conn.getresponse()
+                data = resp.read()
+            except (OSError, http.client.HTTPException) as e:
+                conn.close()
+                self.server.local.conn = None
+                if fresh or attempt == 2:
+                    self.answer(502, [("Content-Type", "text/plain")],
+                                f"sigv4-verifier: the backend failed: {e}\n".encode())
+                    return
+                continue
+            if resp.will_close:
+                conn.close()
+                self.server.local.conn = None
             keep = [(k, v) for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP | {"content-length"}]
             self.answer(resp.status, keep, data)
-        except OSError as e:
-            self.answer(502, [("Content-Type", "text/plain")], f"sigv4-verifier: the backend failed: {e}\n".encode())
-        finally:
-            conn.close()
+            return
 
     do_POST = do_GET = do_PUT = do_DELETE = do_HEAD = handle_any
 
@@ -255,7 +269,7 @@ class Server(http.server.ThreadingHTTPServer):
 
     def __init__(self, cfg, log):
         super().__init__(("127.0.0.1", 0), Handler)
-        self.cfg, self.log, self.lock = cfg, log, threading.Lock()
+        self.cfg, self.log, self.lock, self.local = cfg, log, threading.Lock(), threading.local()
 
     def note(self, line):
         with self.lock:
