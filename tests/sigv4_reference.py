@@ -1,7 +1,7 @@
 """sigv4_reference.py -- AWS's own answers for tests/test_sigv4.c, computed when the test runs.
 
 usage: /usr/bin/python3 sigv4_reference.py < REQUEST.json
-One JSON object in, one line out:
+One JSON object in, one line out (or a JSON array of them, one line each):
   {"mode": "sha256", "hex": "..."}                     -> hashlib's SHA-256, hex
   {"mode": "hmac", "key": "..hex..", "hex": "..."}     -> the hmac module's HMAC-SHA-256, hex
   {"mode": "sign", "method", "url", "headers": {..}, "body", "key", "secret", "token" (optional),
@@ -16,13 +16,22 @@ import hmac
 import json
 import sys
 
-req = json.load(sys.stdin)
-mode = req["mode"]
-if mode == "sha256":
-    print(hashlib.sha256(bytes.fromhex(req["hex"])).hexdigest())
-elif mode == "hmac":
-    print(hmac.new(bytes.fromhex(req["key"]), bytes.fromhex(req["hex"]), hashlib.sha256).hexdigest())
-elif mode == "sign":
+
+def answer(req):
+    """Print the answer to one request."""
+    mode = req["mode"]
+    if mode == "sha256":
+        print(hashlib.sha256(bytes.fromhex(req["hex"])).hexdigest())
+    elif mode == "hmac":
+        print(hmac.new(bytes.fromhex(req["key"]), bytes.fromhex(req["hex"]), hashlib.sha256).hexdigest())
+    elif mode == "sign":
+        sign(req)
+    else:
+        sys.exit("unknown mode " + mode)
+
+
+def sign(req):
+    """botocore's signature of the request, and what it signed."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
@@ -47,5 +56,8 @@ elif mode == "sign":
             }
         )
     )
-else:
-    sys.exit("unknown mode " + mode)
+
+
+doc = json.load(sys.stdin)
+for one in doc if isinstance(doc, list) else [doc]:
+    answer(one)
