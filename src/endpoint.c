@@ -231,13 +231,17 @@ bool vz_endpoint_handler_name_ok(const char *name, size_t n, char *why, size_t w
                  n, VZ_DEFAULT_QUEUE_PREFIX, (size_t)prefix + n + (size_t)suffix, VZ_MAX_HANDLER_NAME);
         return false;
     }
+    static const char upper[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
     char logical[VZ_MAX_HANDLER_NAME + 1]; /* "dead_letter" -> "DeadLetter", as render's logical() */
     size_t ll = 0;
-    for (size_t i = 0; i < n; i++)
-        if (name[i] != '_')
-            logical[ll++] = (i == 0 || name[i - 1] == '_') && name[i] >= 'a' && name[i] <= 'z'
-                                ? (char)(name[i] - 'a' + 'A')
-                                : name[i];
+    for (size_t i = 0; i < n; i++) {
+        if (name[i] == '_')
+            continue;
+        if ((i == 0 || name[i - 1] == '_') && name[i] >= 'a' && name[i] <= 'z')
+            logical[ll++] = upper[name[i] - 'a'];
+        else
+            logical[ll++] = name[i];
+    }
     logical[ll] = '\0';
     for (size_t i = 0; i < sizeof own_logical_ids / sizeof own_logical_ids[0]; i++) {
         if (strcmp(logical, own_logical_ids[i][0]) == 0) {
@@ -421,8 +425,7 @@ static long send_timeout_ms(const vz_context *ctx)
 }
 
 /* SendMessage of the body to `queue` on the process's client (made on first use). */
-static vz_status send_to(const vz_context *ctx, const char *queue, const char *body, size_t len, answer *a,
-                         vz_error *e)
+static vz_status send_to(const vz_context *ctx, const char *queue, const char *body, size_t len, answer *a, vz_error *e)
 {
     if (!client) {
         vz_sqs_client_config cfg;
@@ -484,8 +487,9 @@ static void enqueue(const vz_context *ctx, const char *queue_prefix, const char 
         vz_error e2 = {{0}, {0}};
         if (reroute(ctx, prefix, queue, body, len, a, &e2))
             return;
-        vz_log(VZ_LOG_ERROR, NULL, "endpoint: queue %s does not exist, and the event cannot go to %s%s_staging (%s): %s",
-               queue, prefix, a->handler, e2.type, e2.message);
+        vz_log(VZ_LOG_ERROR, NULL,
+               "endpoint: queue %s does not exist, and the event cannot go to %s%s_staging (%s): %s", queue, prefix,
+               a->handler, e2.type, e2.message);
         size_t used = strlen(reason);
         snprintf(reason + used, sizeof reason - used, ", nor could it go to %.48s_staging", a->handler);
     } else {
@@ -592,7 +596,8 @@ static char *render(const answer *a)
     cJSON *hdrs = resp ? cJSON_AddObjectToObject(resp, "headers") : NULL;
     bool ok = msg && cJSON_AddStringToObject(msg, "message", a->message);
     if (ok && a->rerouted[0])
-        ok = cJSON_AddStringToObject(msg, "queue", a->queue) && cJSON_AddStringToObject(msg, "reroutedFrom", a->rerouted);
+        ok = cJSON_AddStringToObject(msg, "queue", a->queue) &&
+             cJSON_AddStringToObject(msg, "reroutedFrom", a->rerouted);
     char *body = ok ? cJSON_PrintUnformatted(msg) : NULL;
     char *out = NULL;
     if (body && hdrs && cJSON_AddNumberToObject(resp, "statusCode", a->status) &&

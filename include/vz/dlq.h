@@ -7,9 +7,10 @@
  * read).  One dead-letter queue holds every handler's failures, so a redrive
  * must send each message back to its own source queue, never all of them to
  * one; and only to a queue of the dead-letter queue's own stage that is not a
- * dead-letter queue: any other message is left in place and counted refused.  Both commands go through the project's SQS client
- * (sqs_client.h) and show, for each message, its source queue, receive count,
- * age and the record's key (crash_id or case_id), never the payload.
+ * dead-letter queue: any other message is left in place and counted refused.
+ * Both commands go through the project's SQS client (sqs_client.h) and show,
+ * for each message, its source queue, receive count, age and the record's key
+ * (crash_id or case_id), never the payload.
  *
  * Messages are received in pages of ten and hidden (VisibilityTimeout) while
  * the command runs, so that each is seen once; those left in the queue

@@ -366,7 +366,8 @@ static void redrive_stays_in_its_stage(void **state)
     char *u_dlq = copy(create(d_own, NULL));
     arn_of(u_dlq, arn, sizeof arn);
     /* Misconfigured redrive policies: another stage's queue and another dead-letter queue feed this one. */
-    char *u_own = copy(create(q_own, arn)), *u_other = copy(create(q_other, arn)), *u_dother = copy(create(d_other, arn));
+    char *u_own = copy(create(q_own, arn)), *u_other = copy(create(q_other, arn)),
+         *u_dother = copy(create(d_other, arn));
     send(q_own, "{\"event\":{\"data\":{\"new\":{\"crash_id\":1}}},\"note\":\"" MARKER "\"}");
     send(q_other, "{\"event\":{\"data\":{\"new\":{\"crash_id\":2}}},\"note\":\"" MARKER "\"}");
     send(d_other, "{\"event\":{\"data\":{\"new\":{\"crash_id\":3}}},\"note\":\"" MARKER "\"}");

@@ -42,7 +42,7 @@ static char stage[48]; /* unique per run: the event names are example_<stage> */
 static char event_name[64];
 static char queue[128];
 static const char *queue_url;
-static long queued; /* messages the good requests queued so far */
+static long queued;            /* messages the good requests queued so far */
 static const char *run_prefix; /* the queue prefix requests are run with; NULL = the default */
 static cJSON *last_body;       /* the JSON body of the last answer */
 
