@@ -5,6 +5,13 @@
  * then the name, then the body.  Only a request that passed every check reaches
  * SQS.  The SQS client is created on the first request that needs it and kept
  * for the life of the process (one connection, queue URLs cached).
+ *
+ * A pull request's name, <handler>_pr_<N>, is routed by its form, not by this
+ * binary's registry: the handler may be one the pull request adds.  Its queue
+ * missing (the pull request closed) is the one failure with a second chance:
+ * the handler's staging queue, when staging has the handler.  A cached URL
+ * hides nothing there: SQS answers a SendMessage to a deleted queue's URL with
+ * the same QueueDoesNotExist as GetQueueUrl.
  */
 #include "vz/endpoint.h"
 
