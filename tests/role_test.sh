@@ -122,7 +122,7 @@ run() {
         2>>"$tmp/invoke.$tg.$n.log" || { echo "invoke $tg $n failed" >&2; return 1; }
     jq '.batchItemFailures | length' "$tmp/out.$tg.$n"
 }
-denied() { cat "$tmp/invoke.$1".*.log 2>/dev/null | grep -o 'permission denied[^"]*' | sort -u | head -3 | tr '\n' ';'; }
+denied() { cat "$tmp/invoke.$1".*.log 2>/dev/null | grep -o 'permission denied for [a-z]* [a-z0-9_.]*' | sort -u | head -3 | tr '\n' ';'; }
 # The crashes, the reports and the change log, without who wrote it or when (sample.sql stamps the rows
 # with now()).
 snapshot() {
