@@ -7,9 +7,10 @@
 -- usage: psql -v ON_ERROR_STOP=1 [-v role=NAME] -f db/role.sql DATABASE
 --   as the owner of the tables.  Creates the group role NAME (default vz_events_handler,
 --   NOLOGIN) when it is missing and gives it exactly what the handlers declare, and no more: in
---   one transaction it first revokes what the role holds on the tables, sequences and functions
---   of the schemas below (so a removed handler's grants go with it), then grants.  Re-running it
---   is harmless.  The functions log in as a member of it, e.g.
+--   one transaction it first revokes whatever the role holds on tables, columns, sequences and
+--   functions (so a removed handler's grants go with it), then grants; with -v add_only=1 it
+--   revokes nothing (a pull-request stage on staging's database).  Re-running it is harmless.
+--   The functions log in as a member of it, e.g.
 --     CREATE ROLE vz_events_lambda LOGIN PASSWORD '...' IN ROLE vz_events_handler;
 -- Handlers: crash_update_jurisdiction, crash_update_location, crash_update_noncr3_location.
 \set ON_ERROR_STOP on
@@ -22,6 +23,10 @@ BEGIN;
 SELECT format('CREATE ROLE %I NOLOGIN', :'role')
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
 
+\if :{?add_only}
+-- -v add_only=1: grant what these folders declare and revoke nothing (a pull-request stage on
+-- staging's database, whose branch may lack handlers staging runs).
+\else
 -- Start from nothing: revoke whatever the role holds on tables, columns, sequences and functions.
 SELECT format('REVOKE ALL ON %s %s FROM %I', CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
               c.oid::regclass, :'role')
@@ -34,7 +39,7 @@ SELECT format('REVOKE ALL ON FUNCTION %s FROM %I', p.oid::regprocedure, :'role')
   FROM pg_proc p
  WHERE EXISTS (SELECT 1 FROM aclexplode(p.proacl) a JOIN pg_roles r ON r.oid = a.grantee WHERE r.rolname = :'role')
  ORDER BY p.oid::regprocedure::text \gexec
-
+\endif
 GRANT USAGE ON SCHEMA "public" TO :"role";
 
 -- What the handlers declare (each line: the handlers that need it).

@@ -581,7 +581,8 @@ int vz_cmd_reconcile(int argc, char **argv)
             opts.limit = v;
         } else if (c == 'a') {
             if (!parse_count(optarg, INT32_MIN, INT32_MAX, &v)) {
-                fprintf(stderr, "vz-events reconcile: --after wants a key (%d to %d)\n", INT32_MIN, INT32_MAX);
+                fprintf(stderr, "vz-events reconcile: --after wants a key (%" PRId32 " to %" PRId32 ")\n", INT32_MIN,
+                        INT32_MAX);
                 return 2;
             }
             opts.after = v;

@@ -62,6 +62,12 @@ psql "$DATABASE_URL" -Xq -v ON_ERROR_STOP=1 -c "CREATE DATABASE $db" >/dev/null 
         psql "$admin_url" -Xq -v ON_ERROR_STOP=1 -f "$f" || { echo "${f#"$root"/} failed" >&2; exit 1; }
     done
 } >/dev/null 2>"$tmp/load.log" || { cat "$tmp/load.log" >&2; exit 1; }
+# A folder's schema.sql may meet staging's database twice (a pull-request stage applies it first, the
+# city's migration again): it must run twice without harm (docs/handlers.md, "Schema changes").
+for f in "$root"/handlers/*/schema.sql; do
+    [ -f "$f" ] || continue
+    check "${f#"$root"/} runs a second time" psql "$admin_url" -Xq -v ON_ERROR_STOP=1 -f "$f"
+done
 
 # Functions are executable by PUBLIC unless the database says otherwise; here they are not, so that the
 # folders' EXECUTE grants are what lets the handlers call them (and a missing one is seen).
@@ -156,6 +162,7 @@ for n in "${names[@]}"; do
     check "handlers/$n alone: the rows end as under the tables' owner" test "$(snapshot)" = "$owner"
 done
 
+echo "role: 1. each folder alone: ${SECONDS} s so far"
 # 2. The committed db/role.sql: every folder under one role.
 check "db/role.sql is what the folders declare (deploy/role --check)" python3 "$root/deploy/role" --check
 make_role "$group" "$member" "$root/db/role.sql" || fatal "db/role.sql does not apply: $(cat "$tmp/load.log")"
@@ -180,6 +187,13 @@ for n in "${names[@]}"; do
     check "second delivery: every record of handlers/$n succeeds" test "$failed" = 0
 done
 check "second delivery: nothing written ($logged change-log rows)" test "$(snapshot)" = "$before"
+q "GRANT SELECT ON atd_txdot_change_log TO $group" >/dev/null # what no folder declares (a removed handler's)
+psql "$admin_url" -Xq -v ON_ERROR_STOP=1 -v role="$group" -v add_only=1 -f "$root/db/role.sql" >/dev/null
+check "role.sql -v add_only=1 revokes nothing" \
+    test "$(q "SELECT has_table_privilege('$group', 'atd_txdot_change_log', 'SELECT')")" = t
+psql "$admin_url" -Xq -v ON_ERROR_STOP=1 -v role="$group" -f "$root/db/role.sql" >/dev/null
+check "role.sql revokes what no folder declares" \
+    test "$(q "SELECT has_table_privilege('$group', 'atd_txdot_change_log', 'SELECT')")" = f
 seq=$(q "SELECT pg_get_serial_sequence('atd_txdot_change_log', 'change_log_id')")
 check "the change log's sequence is production's name ($seq)" test "$seq" = public.atd_txdot_change_log_id_seq
 check "the member may use it" \
@@ -199,6 +213,7 @@ check "and, being one transaction, leaves the role as it was" \
 q "ALTER TABLE atd_txdot_change_log ALTER COLUMN change_log_id SET DEFAULT nextval('atd_txdot_change_log_id_seq')" >/dev/null
 q "ALTER SEQUENCE atd_txdot_change_log_id_seq OWNED BY atd_txdot_change_log.change_log_id" >/dev/null
 
+echo "role: 2. db/role.sql: ${SECONDS} s so far"
 # 3. Every privilege is needed: revoke each in turn (as the database lists what the role holds).
 q "SELECT format('%s ON %s %s|%s', a.privilege_type, CASE c.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
               c.oid::regclass, c.oid::regclass)
@@ -224,6 +239,7 @@ while IFS='|' read -r priv obj; do
     : "$obj"
 done <"$tmp/privileges"
 
+echo "role: 3. each of $(wc -l <"$tmp/privileges") privileges revoked in turn: ${SECONDS} s so far"
 # 4. Least privilege: the member cannot do what the handlers never do.
 mq() { psql "$member_url" -XAtq -c "$1" 2>&1; }
 check "no DELETE" grep -q "permission denied" <<<"$(mq "DELETE FROM atd_txdot_crashes")"
