@@ -244,7 +244,9 @@ m = machine
 rows_run = m.get("rows", "cold,overhead,parse,memory,zip,stub,handlers,reconcile")
 L.append("# Benchmark results\n")
 cmd = "./scripts/bench" + (" --quick" if m["quick"] else "") + (" --smoke" if m.get("smoke") else "")
-if "rows" in m and set(rows_run.split(",")) != {"cold", "overhead", "parse", "memory", "zip", "stub", "handlers", "reconcile"}:
+default_rows = ({"cold", "overhead", "parse", "memory", "zip", "stub"} if m["quick"] else
+                {"cold", "overhead", "parse", "memory", "zip", "stub", "handlers", "reconcile"})
+if "rows" in m and set(rows_run.split(",")) != default_rows:
     cmd += f" --rows {rows_run}"
 L.append(f"Written by `{cmd}` on {m['date']} in {m['seconds']} s"
          f"{' (QUICK mode: fewer repetitions and invocations)' if m['quick'] else ''}; rows measured: {rows_run}.\n")
