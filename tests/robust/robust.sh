@@ -333,7 +333,8 @@ sys.exit(got != {"batchItemFailures": [{"itemIdentifier": "quote\"back\\slash"},
 }
 
 # X-Amz-Client-Context through vz-emulator into the runtime: decoded from base64 as Lambda does,
-# a value that is not base64 refused.  The test handler logs the MD5 of what it received.
+# a value that is not base64 or that decodes to invalid UTF-8 (JSON or not) refused.  The test
+# handler logs the MD5 of what it received.
 scenario_client_context() {
     export AWS_LAMBDA_LOG_LEVEL=DEBUG
     event t trace_test '{}'
