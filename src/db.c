@@ -412,7 +412,8 @@ static void prepare_failed(run_state *rs, const vz_db_stmt *stmt, const PGresult
 {
     prep_failure *f = &rs->prep_failed[rs->nprep_failed++];
     char msg[512];
-    first_line(msg, sizeof msg, PQresultErrorMessage(r));
+    const char *primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    first_line(msg, sizeof msg, primary ? primary : PQresultErrorMessage(r));
     const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
     int line = line_of(stmt->sql, PQresultErrorField(r, PG_DIAG_STATEMENT_POSITION));
     f->stmt = stmt;

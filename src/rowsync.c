@@ -224,6 +224,11 @@ static vz_db_stmt *guard(const vz_rowsync *rs, vz_error *err)
     return &g->stmt;
 }
 
+vz_db_stmt *vz_rowsync_work(const vz_rowsync *rs, vz_error *err)
+{
+    return guard(rs, err);
+}
+
 /* The guard's own error in a statement's error message, made a sentence for the record; false when
  * the message is another error. */
 static bool guard_error(const vz_rowsync *rs, int32_t key, const char *msg, vz_error *out)
