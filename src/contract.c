@@ -101,11 +101,15 @@ static bool column_type(PGconn *pg, const vz_handler *h, const char *role, const
         first_line(msg, sizeof msg, PQresultErrorMessage(r));
         fprintf(out, "handlers/%s: cannot look up table %s: %s\n", h->name, table, msg);
     } else if (strcmp(PQgetvalue(r, 0, 0), "t") != 0) {
-        fprintf(out, "handlers/%s: table %s (its `table`) does not exist in this database: name an existing table, "
-                "or create it in handlers/%s/schema.sql\n", h->name, table, h->name);
+        fprintf(out,
+                "handlers/%s: table %s (its `table`) does not exist in this database: name an existing table, "
+                "or create it in handlers/%s/schema.sql\n",
+                h->name, table, h->name);
     } else if (PQgetisnull(r, 0, 1)) {
-        fprintf(out, "handlers/%s: column %s (its `%s`) does not exist in table %s: name one of its columns, or add "
-                "it in handlers/%s/schema.sql\n", h->name, column, role, table, h->name);
+        fprintf(out,
+                "handlers/%s: column %s (its `%s`) does not exist in table %s: name one of its columns, or add "
+                "it in handlers/%s/schema.sql\n",
+                h->name, column, role, table, h->name);
     } else {
         *type = (Oid)strtoul(PQgetvalue(r, 0, 1), NULL, 10);
         snprintf(name, size, "%s", PQgetvalue(r, 0, 2));
@@ -124,15 +128,19 @@ static int check_answer(PGconn *pg, const vz_rowsync *rs, const PGresult *d, Oid
     int problems = 0;
     int ncols = PQnfields(d);
     if (ncols < 4) {
-        fprintf(out, "%s: answers %d columns; it must answer at least 4: old value, new value, wrote (boolean), "
-                "branch\n", file, ncols);
+        fprintf(out,
+                "%s: answers %d columns; it must answer at least 4: old value, new value, wrote (boolean), "
+                "branch\n",
+                file, ncols);
         return 1;
     }
     char tname[128];
     Oid wrote = PQftype(d, 2);
     if (wrote != BOOL_OID) {
-        fprintf(out, "%s: column 3 (%s, wrote) is %s; it must be boolean: EXISTS (SELECT 1 FROM written), or "
-                "count(*) > 0\n", file, PQfname(d, 2), type_name(pg, wrote, tname, sizeof tname));
+        fprintf(out,
+                "%s: column 3 (%s, wrote) is %s; it must be boolean: EXISTS (SELECT 1 FROM written), or "
+                "count(*) > 0\n",
+                file, PQfname(d, 2), type_name(pg, wrote, tname, sizeof tname));
         problems++;
     }
     for (int c = 0; c < 2; c++) {
@@ -156,8 +164,8 @@ int vz_contract_check(PGconn *pg, const vz_handler *h, FILE *out)
     Oid key_type = 0, value_type = 0;
     char key_name[128] = "", value_name[128] = "";
     bool columns = column_type(pg, h, "key", rs->table, rs->key_field, &key_type, key_name, sizeof key_name, out);
-    columns = columns && column_type(pg, h, "value", rs->table, rs->value_field, &value_type, value_name,
-                                     sizeof value_name, out);
+    columns = columns &&
+              column_type(pg, h, "value", rs->table, rs->value_field, &value_type, value_name, sizeof value_name, out);
     if (!columns)
         return 1; /* the statements would fail for the same reason */
     PGresult *d;

@@ -360,8 +360,9 @@ static void statement_failed(run_state *rs, long i, const PGresult *r, const cha
     for (size_t f = 0; stmt && f < rs->nprep_failed; f++) {
         if (rs->prep_failed[f].stmt == stmt) {
             t->status = VZ_ERR;
-            vz_error_set(&t->error, "Runtime.HandlerContract", "%s cannot be prepared, nothing was written (SQLSTATE %s%s",
-                         stmt->name, rs->prep_failed[f].state, rs->prep_failed[f].message);
+            vz_error_set(&t->error, "Runtime.HandlerContract",
+                         "%s cannot be prepared, nothing was written (SQLSTATE %s%s", stmt->name,
+                         rs->prep_failed[f].state, rs->prep_failed[f].message);
             return;
         }
     }

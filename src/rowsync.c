@@ -23,8 +23,7 @@ enum { COL_OLD, COL_NEW, COL_WROTE, COL_BRANCH, COL_MIN };
 #define GUARD_MARK "rowsync: "
 #define GUARD_CTE "rowsync_answer"
 #define GUARD_TAIL                                                                                                     \
-    "\n) SELECT " GUARD_CTE ".* FROM " GUARD_CTE                                                                       \
-    " WHERE CASE WHEN (SELECT count(*) FROM " GUARD_CTE ") > 1"                                                        \
+    "\n) SELECT " GUARD_CTE ".* FROM " GUARD_CTE " WHERE CASE WHEN (SELECT count(*) FROM " GUARD_CTE ") > 1"           \
     " THEN ('" GUARD_MARK "' || (SELECT count(*) FROM " GUARD_CTE ") || ' rows')::integer IS NULL"                     \
     " WHEN pg_catalog.pg_typeof(rowsync_wrote) <> 'boolean'::regtype"                                                  \
     " THEN ('" GUARD_MARK "wrote is ' || pg_catalog.pg_typeof(rowsync_wrote)::text)::integer IS NULL"                  \

@@ -71,8 +71,7 @@ static vz_db_stmt b_stmt = {"handlers/b/update.sql", b_sql, 1, 0};
 static const vz_handler h_two_rows, h_count_wrote, h_bad_syntax, h_no_column, h_long_a, h_long_b;
 
 static const vz_rowsync rs_two_rows = {&h_two_rows, "id", "contract_t", "v", &lock_stmt, &two_rows_stmt, NULL};
-static const vz_rowsync rs_count_wrote = {&h_count_wrote, "id", "contract_t", "v", &lock_stmt, &count_wrote_stmt,
-                                          NULL};
+static const vz_rowsync rs_count_wrote = {&h_count_wrote, "id", "contract_t", "v", &lock_stmt, &count_wrote_stmt, NULL};
 static const vz_rowsync rs_bad_syntax = {&h_bad_syntax, "id", "contract_t", "v", NULL, &bad_syntax_stmt, NULL};
 static const vz_rowsync rs_no_column = {&h_no_column, "id", "contract_t", "value_nope", NULL, &good_stmt, NULL};
 static const vz_rowsync rs_long_a = {&h_long_a, "id", "contract_a", "v", NULL, &a_stmt, NULL};
@@ -87,7 +86,7 @@ static const vz_handler h_long_b = {.name = LONG45 "_b", .rowsync = &rs_long_b};
 
 const vz_handler *const vz_registry_table[];
 const vz_handler *const vz_registry_table[] = {&h_two_rows, &h_count_wrote, &h_bad_syntax, &h_no_column,
-                                                &h_long_a,   &h_long_b,      NULL};
+                                               &h_long_a,   &h_long_b,      NULL};
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
@@ -209,8 +208,9 @@ static void test_failed_prepare_is_each_records_error(void **state)
             assert_int_not_equal(it[i].status, VZ_OK);
             if (round == 0 && i == 0)
                 print_message("    %s\n", it[i].error.message);
-            assert_non_null(strstr(it[i].error.message, "handlers/bad_syntax/update.sql cannot be prepared, nothing "
-                                                        "was written (SQLSTATE 42601, line 2): syntax error at or near"));
+            assert_non_null(strstr(it[i].error.message,
+                                   "handlers/bad_syntax/update.sql cannot be prepared, nothing "
+                                   "was written (SQLSTATE 42601, line 2): syntax error at or near"));
             assert_null(strstr(it[i].error.message, "26000"));
         }
     }
