@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libpq-fe.h>
+
 #include "vz/conninfo.h"
 #include "vz/registry.h"
 #include "vz/rowsync.h"

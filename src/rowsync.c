@@ -74,36 +74,15 @@ static bool ident_char(char c)
            (unsigned char)c >= 0x80;
 }
 
-/* Past one token at p (not space): a word, a quoted name, a string, a dollar-quoted string, a
- * parenthesised group (whole), or one character.  NULL when the text ends inside it. */
-static const char *skip_token(const char *p)
+/* Past one atom at p (not space): a word, a quoted name, a string, a dollar-quoted string, or one
+ * character (a parenthesis too).  NULL when the text ends inside it. */
+static const char *skip_atom(const char *p)
 {
-    if (*p == '(') {
-        int depth = 0;
-        while (*p) {
-            if (*p == '(') {
-                depth++;
-                p++;
-            } else if (*p == ')') {
-                p++;
-                if (--depth == 0)
-                    return p;
-            } else {
-                const char *q = skip_space(p);
-                if (q != p) {
-                    p = q;
-                    continue;
-                }
-                p = skip_token(p);
-                if (!p)
-                    return NULL;
-            }
-        }
-        return NULL;
-    }
     if (*p == '\'' || *p == '"' || ((*p == 'E' || *p == 'e') && p[1] == '\'')) {
         bool backslash = *p != '\'' && *p != '"';
-        char q = backslash ? *++p : *p;
+        if (backslash)
+            p++;
+        const char q = *p;
         for (p++; *p; p++) {
             if (backslash && *p == '\\' && p[1]) {
                 p++;
@@ -137,6 +116,27 @@ static const char *skip_token(const char *p)
         return p;
     }
     return *p ? p + 1 : NULL;
+}
+
+/* Past one token at p (not space): an atom, or a parenthesised group whole.  NULL when the text
+ * ends inside it. */
+static const char *skip_token(const char *p)
+{
+    if (*p != '(')
+        return skip_atom(p);
+    int depth = 0;
+    while (*p) {
+        if (*p == '(' || *p == ')') {
+            depth += *p == '(' ? 1 : -1;
+            p++;
+            if (depth == 0)
+                return p;
+        } else if (!(p = skip_atom(p))) {
+            return NULL;
+        }
+        p = skip_space(p);
+    }
+    return NULL;
 }
 
 static bool is_word(const char *p, const char *end, const char *word)

@@ -14,13 +14,13 @@
 
 #include <stdio.h>
 
-#include <libpq-fe.h>
-
 #include "vz/handler.h"
 
-/* Check h's rowsync statements on pg; each problem is one line on out naming the file (or the
- * handler's rule) and what to change.  Returns the number of problems (0: the contract holds). */
-int vz_contract_check(PGconn *pg, const vz_handler *h, FILE *out);
+struct pg_conn; /* libpq's PGconn */
+
+/* Check h's rowsync statements on pg (an open libpq connection); each problem is one line on out naming the file (or
+ * the handler's rule) and what to change.  Returns the number of problems (0: the contract holds). */
+int vz_contract_check(struct pg_conn *pg, const vz_handler *h, FILE *out);
 
 /* `vz-events check [HANDLER...]`: vz_contract_check for the named handlers, or every one with a
  * rowsync rule, on DATABASE_URL (or PG*).  Returns the process exit status. */
