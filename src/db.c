@@ -24,7 +24,16 @@
  * column's type; 26000, the prepared statement is gone) is deallocated,
  * prepared again and its records retried once, in the same invocation: a warm
  * runtime survives a migration instead of failing every record until Lambda
- * recycles it. */
+ * recycles it.
+ *
+ * A statement that cannot be prepared (a syntax error, a type mismatch) is
+ * prepared in a segment of its own, so that it fails alone; each record that
+ * needed it then fails with that error (the file, the line, PostgreSQL's
+ * words), never with the "does not exist" of the statement that was not made.
+ *
+ * Server-side names are db.c's own: vz<N>_<the statement's name, cut>, N
+ * numbering the statements of the process, so that a name is unique and
+ * within PostgreSQL's 63 bytes whatever the statement calls itself. */
 #include "vz/db.h"
 
 #include <errno.h>
@@ -71,6 +80,13 @@ typedef struct expect {
     long txn;         /* index into the batch for LOCK/WORK/SYNC, -1 for the setup segments */
 } expect;
 
+/* A statement whose preparation failed in this pipeline, and why (one message for all its records). */
+typedef struct prep_failure {
+    const vz_db_stmt *stmt;
+    char state[6];
+    char message[600];
+} prep_failure;
+
 typedef struct run_state {
     const vz_context *ctx;
     vz_db_txn *txns;
@@ -80,11 +96,48 @@ typedef struct run_state {
     double deadline;      /* monotonic ms: cancel what runs past this */
     double hard_deadline; /* monotonic ms: give up on the connection after this */
     bool cancelled;
+    prep_failure *prep_failed; /* the preparations that failed in the current pipeline */
+    size_t nprep_failed;
 } run_state;
+
+/* The server-side name of each statement the process has used (see the top of this file). */
+typedef struct stmt_name {
+    const vz_db_stmt *stmt;
+    char server[64]; /* PostgreSQL keeps NAMEDATALEN - 1 = 63 bytes of a name */
+} stmt_name;
 
 static PGconn *conn;
 static uint64_t conn_serial;
 static vz_db_stats stats;
+static stmt_name *names;
+static size_t nnames, names_cap;
+
+/* The statement's server-side name: "vz<N>_" and its own name made an identifier, cut to 63 bytes,
+ * so that two statements never share one whatever their names.  NULL when out of memory. */
+static const char *server_name(const vz_db_stmt *s)
+{
+    for (size_t i = 0; i < nnames; i++)
+        if (names[i].stmt == s)
+            return names[i].server;
+    if (nnames == names_cap) {
+        size_t cap = names_cap ? 2 * names_cap : 16;
+        stmt_name *grown = realloc(names, cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        names = grown;
+        names_cap = cap;
+    }
+    stmt_name *n = &names[nnames];
+    int len = snprintf(n->server, sizeof n->server, "vz%zu_%s", nnames + 1, s->name ? s->name : "");
+    for (int c = 0; c < len && c < (int)sizeof n->server - 1; c++) {
+        char ch = n->server[c];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_'))
+            n->server[c] = '_';
+    }
+    n->stmt = s;
+    nnames++;
+    return n->server;
+}
 
 vz_db_stats vz_db_get_stats(void)
 {
@@ -101,6 +154,10 @@ void vz_db_close(void)
     if (conn)
         PQfinish(conn);
     conn = NULL;
+    /* Nothing is prepared without a connection: the next one numbers the statements afresh. */
+    free(names);
+    names = NULL;
+    nnames = names_cap = 0;
 }
 
 /* libpq messages end in a newline and may span lines: keep the first line. */
@@ -300,6 +357,15 @@ static void statement_failed(run_state *rs, long i, const PGresult *r, const cha
     if (rs->failed[i])
         return;
     rs->failed[i] = true;
+    for (size_t f = 0; stmt && f < rs->nprep_failed; f++) {
+        if (rs->prep_failed[f].stmt == stmt) {
+            t->status = VZ_ERR;
+            vz_error_set(&t->error, "Runtime.HandlerContract",
+                         "%s cannot be prepared, nothing was written (SQLSTATE %s%s", stmt->name,
+                         rs->prep_failed[f].state, rs->prep_failed[f].message);
+            return;
+        }
+    }
     char msg[512];
     first_line(msg, sizeof msg, PQresultErrorMessage(r));
     const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
@@ -311,7 +377,7 @@ static void statement_failed(run_state *rs, long i, const PGresult *r, const cha
     }
     t->status = timeout ? VZ_ETIMEDOUT : VZ_ERR;
     vz_error_set(&t->error, timeout ? "Runtime.DatabaseTimeout" : "Runtime.DatabaseError",
-                 "the %s statement failed, nothing was written (SQLSTATE %s): %s", what, state ? state : "?", msg);
+                 "%s failed, nothing was written (SQLSTATE %s): %s", what, state ? state : "?", msg);
 }
 
 /* A txn's statement skipped by the server: keep the first error, or say why nothing ran. */
@@ -321,6 +387,44 @@ static void not_run(run_state *rs, long i, const char *why)
         return;
     rs->failed[i] = true;
     fail_txn(&rs->txns[i], VZ_ERR, "Runtime.DatabaseError", why);
+}
+
+/* Line (1-based) of the character at `pos` (1-based, in characters) of sql; 0 when unknown. */
+static int line_of(const char *sql, const char *pos)
+{
+    long want = pos ? strtol(pos, NULL, 10) : 0;
+    if (want <= 0 || !sql)
+        return 0;
+    int line = 1;
+    long ch = 0;
+    for (const unsigned char *p = (const unsigned char *)sql; *p; p++) {
+        if ((*p & 0xC0) == 0x80)
+            continue; /* a UTF-8 continuation byte: the same character */
+        if (++ch >= want)
+            return line;
+        if (*p == '\n')
+            line++;
+    }
+    return line;
+}
+
+/* A preparation failed: keep why for the records that needed it, and log it once. */
+static void prepare_failed(run_state *rs, const vz_db_stmt *stmt, const PGresult *r)
+{
+    prep_failure *f = &rs->prep_failed[rs->nprep_failed++];
+    char msg[512];
+    const char *primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    first_line(msg, sizeof msg, primary ? primary : PQresultErrorMessage(r));
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    int line = line_of(stmt->sql, PQresultErrorField(r, PG_DIAG_STATEMENT_POSITION));
+    f->stmt = stmt;
+    snprintf(f->state, sizeof f->state, "%.5s", state ? state : "?");
+    if (line > 0)
+        snprintf(f->message, sizeof f->message, ", line %d): %s", line, msg);
+    else
+        snprintf(f->message, sizeof f->message, "): %s", msg);
+    vz_log(VZ_LOG_ERROR, NULL, "database: %s cannot be prepared (SQLSTATE %s%s; each record that runs it fails",
+           stmt->name, f->state, f->message);
 }
 
 static vz_status read_one(run_state *rs, const expect *e)
@@ -334,7 +438,7 @@ static vz_status read_one(run_state *rs, const expect *e)
     switch (e->kind) {
     case EXPECT_SETCFG:
         if (s == PGRES_FATAL_ERROR)
-            statement_failed(rs, i, r, "transaction settings", NULL);
+            statement_failed(rs, i, r, "the transaction settings", NULL);
         else if (s != PGRES_TUPLES_OK)
             not_run(rs, i, "its transaction settings were not applied");
         break;
@@ -343,16 +447,13 @@ static vz_status read_one(run_state *rs, const expect *e)
     case EXPECT_PREPARE:
         if (s == PGRES_COMMAND_OK)
             e->stmt->prepared_on = conn_serial;
-        else if (s == PGRES_FATAL_ERROR) {
-            char msg[512];
-            first_line(msg, sizeof msg, PQresultErrorMessage(r));
-            vz_log(VZ_LOG_ERROR, NULL, "database: preparing statement %s failed: %s", e->stmt->name, msg);
-        }
+        else if (s == PGRES_FATAL_ERROR)
+            prepare_failed(rs, e->stmt, r);
         break;
     case EXPECT_LOCK:
     case EXPECT_WORK:
         if (s == PGRES_FATAL_ERROR)
-            statement_failed(rs, i, r, e->kind == EXPECT_LOCK ? "row lock" : e->stmt->name, e->stmt);
+            statement_failed(rs, i, r, e->stmt->name, e->stmt);
         else if (s == PGRES_PIPELINE_ABORTED)
             not_run(rs, i, "an earlier statement of its transaction failed");
         else if (e->kind == EXPECT_WORK && !rs->failed[i])
@@ -361,7 +462,7 @@ static vz_status read_one(run_state *rs, const expect *e)
     case EXPECT_BEGIN:
     case EXPECT_ROLLBACK:
         if (s == PGRES_FATAL_ERROR)
-            statement_failed(rs, i, r, e->kind == EXPECT_BEGIN ? "BEGIN" : "ROLLBACK", NULL);
+            statement_failed(rs, i, r, e->kind == EXPECT_BEGIN ? "the BEGIN" : "the ROLLBACK", NULL);
         else if (s != PGRES_COMMAND_OK)
             rs->failed[i] = true;
         break;
@@ -372,7 +473,7 @@ static vz_status read_one(run_state *rs, const expect *e)
         /* A failed commit arrives as an error just before the Sync's own result. */
         while (s == PGRES_FATAL_ERROR) {
             if (i >= 0)
-                statement_failed(rs, i, r, "commit", NULL);
+                statement_failed(rs, i, r, "the commit", NULL);
             PQclear(r);
             if ((st = next_result(rs, &r)) != VZ_OK)
                 return st;
@@ -401,10 +502,11 @@ static vz_status read_one(run_state *rs, const expect *e)
 
 static bool send_prepared(const vz_db_stmt *s, const vz_db_txn *t)
 {
-    if (!s)
+    const char *server = s ? server_name(s) : NULL;
+    if (!server)
         return false;
     stats.statements++;
-    return PQsendQueryPrepared(conn, s->name, s->nparams, t->params, NULL, NULL, 0) == 1;
+    return PQsendQueryPrepared(conn, server, s->nparams, t->params, NULL, NULL, 0) == 1;
 }
 
 /* Queue the whole pipeline; fills `ex` with what to expect back. Returns the count, or -1. */
@@ -426,8 +528,11 @@ static long queue_pipeline(run_state *rs, const long *todo, size_t m, int64_t ti
                 queued = queued || ex[q].stmt == s;
             if (!s || s->prepared_on != STMT_STALE || queued)
                 continue;
-            char sql[160];
-            snprintf(sql, sizeof sql, "DEALLOCATE \"%s\"", s->name);
+            const char *server = server_name(s);
+            if (!server)
+                return -1;
+            char sql[96];
+            snprintf(sql, sizeof sql, "DEALLOCATE \"%s\"", server);
             stats.statements++;
             if (!PQsendQueryParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0) || !PQpipelineSync(conn))
                 return -1;
@@ -447,16 +552,14 @@ static long queue_pipeline(run_state *rs, const long *todo, size_t m, int64_t ti
                 queued = queued || ex[q].stmt == s;
             if (queued)
                 continue;
+            /* Each preparation in a segment of its own: one that fails does not skip the others. */
+            const char *server = server_name(s);
             stats.statements++;
-            if (!PQsendPrepare(conn, s->name, s->sql, s->nparams, NULL))
+            if (!server || !PQsendPrepare(conn, server, s->sql, s->nparams, NULL) || !PQpipelineSync(conn))
                 return -1;
             ex[k++] = (expect){EXPECT_PREPARE, s, -1};
+            ex[k++] = (expect){EXPECT_SYNC, NULL, -1};
         }
-    }
-    if (k > before) {
-        if (!PQpipelineSync(conn))
-            return -1;
-        ex[k++] = (expect){EXPECT_SYNC, NULL, -1};
     }
     for (size_t j = 0; j < m; j++) {
         long i = todo[j];
@@ -517,9 +620,12 @@ static vz_status flush_all(run_state *rs)
  * (txns not done stay pending); VZ_ETIMEDOUT: gave up at the deadline. */
 static vz_status run_pipeline(run_state *rs, const long *todo, size_t m, int64_t timeout_ms)
 {
-    /* per txn: settings, lock, work, its Syncs, a rollback's BEGIN and ROLLBACK; per statement: its preparation */
-    expect *ex = vz_arena_calloc(rs->ctx->arena, 13 * m + 4, sizeof *ex);
-    if (!ex)
+    /* per txn: settings, lock, work, its Syncs, a rollback's BEGIN and ROLLBACK; per statement: its
+     * DEALLOCATE and preparation, each with its Sync */
+    expect *ex = vz_arena_calloc(rs->ctx->arena, 15 * m + 4, sizeof *ex);
+    rs->prep_failed = vz_arena_calloc(rs->ctx->arena, 2 * m + 1, sizeof *rs->prep_failed);
+    rs->nprep_failed = 0;
+    if (!ex || !rs->prep_failed)
         return VZ_ENOMEM;
     for (size_t j = 0; j < m; j++)
         rs->failed[todo[j]] = false;
@@ -624,7 +730,7 @@ vz_status vz_db_run(const vz_context *ctx, vz_db_txn *txns, size_t n, vz_error *
     }
     if (n == 0)
         return VZ_OK;
-    run_state rs = {ctx, txns, NULL, NULL, NULL, 0, 0, false};
+    run_state rs = {ctx, txns, NULL, NULL, NULL, 0, 0, false, NULL, 0};
     rs.done = vz_arena_calloc(ctx->arena, n, sizeof *rs.done);
     rs.failed = vz_arena_calloc(ctx->arena, n, sizeof *rs.failed);
     rs.replan = vz_arena_calloc(ctx->arena, n, sizeof *rs.replan);
