@@ -44,8 +44,11 @@ static char *reference(const cJSON *req)
         len += got;
         if (len + 1 == cap) {
             cap *= 2;
-            out = realloc(out, cap);
-            assert_non_null(out);
+            char *more = realloc(out, cap);
+            if (!more)
+                free(out);
+            assert_non_null(more);
+            out = more;
         }
     }
     int rc = pclose(p);
