@@ -3,9 +3,10 @@
  * Protocol: AWS JSON 1.0 (POST / with `Content-Type: application/x-amz-json-1.0`
  * and `X-Amz-Target: AmazonSQS.<Action>`), the protocol current AWS SDKs use and
  * that both real SQS and the local test server (local-aws-sqs) speak.  Requests
- * are signed with libcurl's built-in AWS Signature V4 ("aws:amz:<region>:sqs")
- * using the credentials Lambda provides in the environment; a session token goes
- * in `X-Amz-Security-Token`.  The endpoint is `AWS_ENDPOINT_URL_SQS`, else
+ * are signed with our own AWS Signature V4 (vz/sigv4.h), which signs exactly the
+ * headers sent (libcurl's own signer, before curl 8.3, also signed a header it had
+ * been told to drop), using the credentials Lambda provides in the environment; a
+ * session token goes in `X-Amz-Security-Token`.  The endpoint is `AWS_ENDPOINT_URL_SQS`, else
  * `AWS_ENDPOINT_URL`, else https://sqs.<region>.amazonaws.com.
  *
  * One client holds one curl easy handle (one keep-alive connection) and a cache
