@@ -80,6 +80,17 @@ MAX_HANDLER_NAME = MAX_FUNCTION_NAME - len(PREFIX) - LONGEST_STAGE_SUFFIX  # 34
 MAX_TRIGGER_NAME = 42
 TRIGGER_NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
+# Logical ids of a stage's shared resources and outputs (deploy/render): a handler's derived ids
+# (logical(name) + one of HANDLER_SUFFIXES) must not meet them.
+SHARED_IDS = ("CodeS3Bucket", "CodeS3Key", "SubnetIds", "SecurityGroupIds", "DeadLetterQueue", "AlarmTopic",
+              "DeadLetterAlarm", "EndpointLogGroup", "EndpointRole", "EndpointFunction", "EndpointUrl",
+              "EndpointUrlPermission", "EndpointInvokePermission", "EndpointErrorsAlarm", "Endpoint403Alarm",
+              "Endpoint503Alarm", "ReconcileLogGroup", "ReconcileRole", "ReconcileFunction", "ReconcileSchedule",
+              "ReconcileSchedulePermission", "ReconcileErrorsAlarm", "WebhookUrl", "EndpointFunctionName",
+              "AlarmTopicArn", "DeadLetterQueueUrl", "ReconcileFunctionName")
+HANDLER_SUFFIXES = ("Queue", "LogGroup", "Role", "Function", "EventSourceMapping", "ErrorsAlarm", "DriftAlarm",
+                    "QueueUrl", "FunctionArn")
+
 DEPLOY_MODES = ("all", "pr", "none")
 YES_NO = ("yes", "no")
 SQL_KEYS = ("table", "key", "value", "lock")
@@ -302,6 +313,9 @@ def check_name(name, root=None, existing_ok=False):
                 "of Lambda's %d (at most %d here)" % (len(name), PREFIX, len(PREFIX) + len(name) + LONGEST_STAGE_SUFFIX,
                                                       MAX_FUNCTION_NAME, MAX_HANDLER_NAME))
     lid = logical(name)
+    for suffix in HANDLER_SUFFIXES:
+        if lid + suffix in SHARED_IDS:
+            return "its CloudFormation name %s is one of the stage's own" % (lid + suffix)
     if root:
         hdir = os.path.join(root, "handlers")
         if os.path.isdir(hdir):
