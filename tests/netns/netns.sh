@@ -21,6 +21,10 @@
 #   db_failover   a streaming replica in a third namespace; the primary goes silent (every packet
 #                 dropped), the replica is promoted and the name the URL uses now points to it: the
 #                 batch succeeds on the new primary within a few seconds.
+#   db_lossy      200 +- 100 ms delay (vz-nfq-delay, an NFQUEUE reader) on the database's answers and
+#                 5 % loss both ways (iptables statistic): 700 records in 7 batches of 100; every
+#                 record reported succeeded is committed, and once the failed ones are redelivered
+#                 every row is right.
 #   sqs_drop      the endpoint's keep-alive connection to the SQS server dropped silently: the
 #                 first attempt gives up after 2 s, the second (a new connection) queues the
 #                 message; every 200 is a message in the queue.
@@ -28,6 +32,7 @@
 # reported succeeded is committed, and every one reported failed is not.
 here=$(cd "$(dirname "$0")" && pwd)
 SRC=$6
+NFQ=${7:-}
 # shellcheck source=../runtime/lib.sh
 . "$here/../runtime/lib.sh" "$1" "$2" "$3" "$4" "$5"
 # shellcheck source=../runtime/servers_lib.sh
@@ -38,10 +43,12 @@ NS_DB=vzdb$$
 NS_DB2=vzdc$$
 NETNS_MADE=
 PG2_STARTED=
+NFQ_PID=
 REAL_EMU=$EMU_BIN
 
 cleanup_netns() {
     stop_emu
+    [ -n "$NFQ_PID" ] && kill -TERM "$NFQ_PID" 2>/dev/null && wait "$NFQ_PID" 2>/dev/null
     [ -n "$SQS_STARTED" ] && ip netns exec "$NS_RT" "$SRC/scripts/sqs-server" stop "$tmp/sqs" >/dev/null 2>&1
     [ -n "$PG_STARTED" ] && "$SRC/scripts/db" stop "$tmp/pg" >/dev/null 2>&1
     [ -n "$PG2_STARTED" ] && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$tmp/pg2/data" -m immediate -w stop >/dev/null 2>&1
@@ -136,6 +143,7 @@ flags_wrong() {
     local key
     for key in $KEYS; do echo "$key $(flag "$key")"; done >"$tmp/before"
 }
+flags() { q "SELECT string_agg(coalesce(austin_full_purpose, 'NULL'), ' ' ORDER BY crash_id) FROM atd_txdot_crashes WHERE crash_id BETWEEN 1 AND 10"; }
 # reports_match ANSWER EVENT: every record reported succeeded has its flag right, every one
 # reported failed still has it as it was before the batch (nothing reported failed committed).
 reports_match() {
@@ -169,7 +177,8 @@ scenario_db_drop() {
     make_netns
     start_pg_netns
     hasura_events a crash_update_jurisdiction_test netns $KEYS
-    start_emu --timeout 10 -- env DATABASE_URL="$RT_URL" "$VZ"
+    # keepalives=0: as in a frozen function, where no probe is sent between invocations
+    start_emu --timeout 10 -- env DATABASE_URL="$RT_URL&keepalives=0" "$VZ"
     flags_wrong
     timed_invoke a1 a
     check "first batch: every record succeeded" body_is a1 '{"batchItemFailures":[]}'
@@ -271,7 +280,8 @@ scenario_db_failover() {
     q2() { psql "postgresql://postgres@/vz?host=$tmp/pg2&port=$PGPORT" -XAtq -c "$1"; }
     check "the replica is in recovery" test "$(q2 'SELECT pg_is_in_recovery()')" = t
     hasura_events a crash_update_jurisdiction_test netns $KEYS
-    start_emu --timeout 10 -- env DATABASE_URL="$RT_URL" "$VZ"
+    # keepalives=0: as in a frozen function, where no probe is sent between invocations
+    start_emu --timeout 10 -- env DATABASE_URL="$RT_URL&keepalives=0" "$VZ"
     flags_wrong
     timed_invoke a1 a
     check "on the primary: every record succeeded" body_is a1 '{"batchItemFailures":[]}'
@@ -294,12 +304,59 @@ scenario_db_failover() {
     timed_invoke a2 a
     report_time "failover, old primary silent: batch answered" "$(ms_of a2)"
     check "failover: the batch succeeded on the new primary" body_is a2 '{"batchItemFailures":[]}'
+    check "failover: a WARN says the connection was dead and is replaced" \
+        log_has 'WARN .*acknowledged nothing within tcp_user_timeout.*retrying once on a new connection'
     check "failover: within 5 s ($(ms_of a2) ms; the deadline is 10 s)" test "$(ms_of a2)" -lt 5000
     check "failover: every report matches the new primary" reports_match a2 a
     check "failover: the runtime reconnected to the new primary" \
         test "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'vz-events' AND client_addr IS NOT NULL")" -ge 1
     check "failover: the runtime survived" starts_are 1
     flush_rules "$NS_DB"
+}
+
+scenario_db_lossy() {
+    [ -x "$NFQ" ] || { echo "FAIL: vz-nfq-delay was not built ($NFQ): install libnetfilter-queue-dev (scripts/deps)" >&2; exit 1; }
+    make_netns
+    start_pg_netns
+    in_ns "$NS_DB" "$NFQ" 0 200 100 2>"$tmp/nfq.log" &
+    NFQ_PID=$!
+    ipt "$NS_DB" -A OUTPUT -p tcp --sport "$PGPORT" -m statistic --mode random --probability 0.05 -j DROP
+    ipt "$NS_DB" -A OUTPUT -p tcp --sport "$PGPORT" -j NFQUEUE --queue-num 0 --queue-bypass
+    ipt "$NS_DB" -A INPUT -p tcp --dport "$PGPORT" -m statistic --mode random --probability 0.05 -j DROP
+    local keys=() round k t0 total=0 failed redo bad=0 answered=0
+    for _ in 1 2 3 4 5 6 7 8 9 10; do keys+=($KEYS); done
+    hasura_events b crash_update_jurisdiction_test lossy "${keys[@]}"
+    start_emu --timeout 30 -- env DATABASE_URL="$RT_URL" "$VZ"
+    t0=$(now_ms)
+    for round in 1 2 3 4 5 6 7; do
+        flags_wrong
+        timed_invoke "b$round" b
+        succeeded "b$round" && answered=$((answered + 1))
+        failed=$(n_failed "b$round")
+        total=$((total + 100))
+        # A key with a record reported succeeded is committed (nothing reported succeeded that was not).
+        for k in $(jq -r --slurpfile f <(failed_ids "b$round" | jq -R . | jq -s .) \
+            '.Records[] | select(.messageId as $m | $f[0] | index($m) | not) | .body | fromjson | .event.data.new.crash_id' "$tmp/b.json" | sort -u); do
+            [ "$(flag "$k")" = Y ] || { echo "round $round: crash $k reported succeeded, not committed" >&2; bad=1; }
+        done
+        # SQS redelivers what failed, until nothing does (at most 3 times).
+        redo=$failed
+        for attempt in 1 2 3; do
+            [ "$redo" -eq 0 ] && break
+            mapfile -t again < <(failed_ids "b$round" | keys_of_ids b)
+            hasura_events "r$round" crash_update_jurisdiction_test lossy "${again[@]}"
+            timed_invoke "b$round" "r$round"
+            redo=$(n_failed "b$round")
+        done
+        echo "$SCENARIO: batch $round of 100: $failed failed, all done after redelivery: $([ "$redo" -eq 0 ] && echo yes || echo no); $(ms_of "b$round") ms for the last invocation"
+        check "round $round: every row right after redelivery" test "$(flags)" = "Y Y Y Y Y Y Y Y Y Y"
+    done
+    report_time "700 records under 200 +- 100 ms delay and 5 % loss" "$(($(now_ms) - t0))"
+    check "every batch was answered" test "$answered" -eq 7
+    check "nothing reported succeeded that was not committed" test "$bad" -eq 0
+    check "the delay program ran" grep -q 'queue 0' "$tmp/nfq.log"
+    echo "$SCENARIO: $(log_count 'retrying once on a new connection') batch(es) met a connection that died under the loss"
+    check "the runtime survived" starts_are 1
 }
 
 scenario_sqs_drop() {
@@ -358,7 +415,7 @@ scenario_sqs_drop() {
 }
 
 case "$SCENARIO" in
-db_drop | db_deadline | db_connect | db_failover | sqs_drop) "scenario_$SCENARIO" ;;
+db_drop | db_deadline | db_connect | db_failover | db_lossy | sqs_drop) "scenario_$SCENARIO" ;;
 *)
     echo "netns.sh: unknown scenario $SCENARIO" >&2
     exit 2
