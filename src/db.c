@@ -221,8 +221,14 @@ static vz_status connect_db(double until, vz_error *err)
 {
     const char *url = getenv("DATABASE_URL");
     /* Our TCP defaults come before the URL, so that the URL's own values override them. */
-    const char *keys[8] = {"keepalives",          "keepalives_idle",  "keepalives_interval", "keepalives_count",
-                           "tcp_user_timeout",    "fallback_application_name", NULL, NULL};
+    const char *keys[8] = {"keepalives",
+                           "keepalives_idle",
+                           "keepalives_interval",
+                           "keepalives_count",
+                           "tcp_user_timeout",
+                           "fallback_application_name",
+                           NULL,
+                           NULL};
     const char *vals[8] = {"1",
                            DEFAULT_KEEPALIVES_IDLE,
                            DEFAULT_KEEPALIVES_INTERVAL,
@@ -641,8 +647,15 @@ static vz_status run_with_reconnect(run_state *rs, size_t n, long *todo, int64_t
     vz_status st = VZ_OK;
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!connection_healthy()) {
-            if (conn)
-                vz_log(VZ_LOG_WARN, NULL, "database: the connection is broken; reconnecting");
+            if (conn) {
+                char where[256], msg[512];
+                describe(where, sizeof where);
+                first_line(msg, sizeof msg, PQerrorMessage(conn));
+                vz_conninfo_scrub(msg, getenv("DATABASE_URL"));
+                vz_log(VZ_LOG_WARN, NULL, "database: the idle connection to %s is broken (%s); reconnecting", where,
+                       msg);
+                abandon_connection();
+            }
             st = connect_db(connect_until, err);
             if (st != VZ_OK) {
                 vz_log(VZ_LOG_ERROR, NULL, "%s", err->message);

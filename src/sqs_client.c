@@ -41,7 +41,7 @@
 #define RETRY_QUOTA 500
 #define RETRY_COST 5
 #define RETRY_TIMEOUT_COST 10
-#define RETRY_MIN_ATTEMPT_MS 50.0 /* an attempt with less time than this left is not started */
+#define RETRY_MIN_ATTEMPT_MS 50.0        /* an attempt with less time than this left is not started */
 #define DEFAULT_ATTEMPT_TIMEOUT_MS 2000L /* a retried attempt's cap: a dead keep-alive connection costs this */
 #define MIN_ATTEMPT_TIMEOUT_MS 200L
 

@@ -12,6 +12,6 @@ if(NFQ_FOUND)
 else()
   set(VZ_NFQ_DELAY "libnetfilter-queue-dev-is-missing")
 endif()
-vz_scenarios(netns ${CMAKE_CURRENT_SOURCE_DIR}/netns/netns.sh "netns;integration" 180
+vz_scenarios(netns ${CMAKE_CURRENT_SOURCE_DIR}/netns/netns.sh "netns;integration" 600
              SCENARIOS db_drop db_deadline db_connect db_failover db_lossy sqs_drop
              ARGS ${VZ_RUNTIME_TEST_ARGS} ${CMAKE_SOURCE_DIR} ${VZ_NFQ_DELAY})

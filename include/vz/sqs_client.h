@@ -44,8 +44,8 @@ typedef struct vz_sqs_client_config {
 } vz_sqs_client_config;
 
 /* Config from AWS_REGION (else AWS_DEFAULT_REGION), AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL,
- * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, VZ_SQS_ATTEMPT_TIMEOUT_MS. Strings point into the environment.
- * Returns VZ_EINVAL with err naming the missing variable (never its value). */
+ * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, VZ_SQS_ATTEMPT_TIMEOUT_MS. Strings point into the
+ * environment. Returns VZ_EINVAL with err naming the missing variable (never its value). */
 vz_status vz_sqs_client_config_from_env(vz_sqs_client_config *cfg, vz_error *err);
 
 /* A new client for cfg (strings are copied); caller frees it with vz_sqs_client_free. NULL on OOM/curl failure. */

@@ -138,21 +138,22 @@ keys_of_ids() {
 KEYS="1 2 3 4 5 6 7 8 9 10"
 # Every flag wrong, so that each record of the batch writes (but crash 4's: it has no position, and
 # the crashes' trigger keeps it 'Y', the right answer); the flags as they are then in $tmp/before.
+flag_rows() { q "SELECT crash_id || ' ' || coalesce(austin_full_purpose, 'NULL') FROM atd_txdot_crashes WHERE crash_id BETWEEN 1 AND 10 ORDER BY crash_id"; }
 flags_wrong() {
     q "UPDATE atd_txdot_crashes SET austin_full_purpose = 'N' WHERE crash_id BETWEEN 1 AND 10"
-    local key
-    for key in $KEYS; do echo "$key $(flag "$key")"; done >"$tmp/before"
+    flag_rows >"$tmp/before"
 }
-flags() { q "SELECT string_agg(coalesce(austin_full_purpose, 'NULL'), ' ' ORDER BY crash_id) FROM atd_txdot_crashes WHERE crash_id BETWEEN 1 AND 10"; }
+flags() { flag_rows | cut -d' ' -f2 | tr '\n' ' ' | sed 's/ $//'; }
 # reports_match ANSWER EVENT: every record reported succeeded has its flag right, every one
 # reported failed still has it as it was before the batch (nothing reported failed committed).
 reports_match() {
     local failed key bad=0
     failed=" $(failed_ids "$1" | keys_of_ids "$2" | tr '\n' ' ')"
+    flag_rows >"$tmp/now"
     for key in $KEYS; do
         case "$failed" in
-        *" $key "*) [ "$key $(flag "$key")" = "$(grep "^$key " "$tmp/before")" ] || { echo "crash $key reported failed, committed" >&2; bad=1; } ;;
-        *) [ "$(flag "$key")" = Y ] || { echo "crash $key reported succeeded, not committed" >&2; bad=1; } ;;
+        *" $key "*) [ "$(grep "^$key " "$tmp/now")" = "$(grep "^$key " "$tmp/before")" ] || { echo "crash $key reported failed, committed" >&2; bad=1; } ;;
+        *) [ "$(grep "^$key " "$tmp/now")" = "$key Y" ] || { echo "crash $key reported succeeded, not committed" >&2; bad=1; } ;;
         esac
     done
     [ $bad -eq 0 ]
@@ -209,7 +210,7 @@ scenario_db_drop() {
     timed_invoke a3 a
     report_time "reset connection: batch answered" "$(ms_of a3)"
     check "reset: every record succeeded" body_is a3 '{"batchItemFailures":[]}'
-    check "reset: answered within 1 s ($(ms_of a3) ms)" test "$(ms_of a3)" -lt 1000
+    check "reset: answered within 3 s ($(ms_of a3) ms)" test "$(ms_of a3)" -lt 3000
     check "reset: every report matches the database" reports_match a3 a
     flush_rules "$NS_DB"
 }
@@ -251,19 +252,23 @@ scenario_db_connect() {
     make_netns
     start_pg_netns
     hasura_events a crash_update_jurisdiction_test netns $KEYS
-    start_emu --timeout 10 -- env DATABASE_URL="$RT_URL" PGCONNECT_TIMEOUT=2 "$VZ"
+    start_emu --timeout 15 -- env DATABASE_URL="$RT_URL" PGCONNECT_TIMEOUT=2 "$VZ"
     flags_wrong
-    ipt "$NS_DB" -I INPUT -p tcp --dport "$PGPORT" --syn -j DROP
-    (sleep 3.5 && flush_rules "$NS_DB") &
-    local opener=$!
+    # The first three SYNs (60 bytes each) to the server go unanswered.  libpq alone would send
+    # them at 0, 1 and 3 s and connect with the fourth, at 7 s; with connect_timeout = 2 s the
+    # second attempt's SYNs go at 2 and 3 s, and the one at 3 s connects.
+    ipt "$NS_DB" -I INPUT -p tcp --dport "$PGPORT" --syn -m quota --quota 180 -j DROP
     timed_invoke a1 a
-    wait "$opener"
-    report_time "connect unanswered for 3.5 s: batch answered" "$(ms_of a1)"
+    local took
+    took=$(grep -oE 'invocation [0-9a-f-]+ succeeded in [0-9]+' "$tmp/emu.log" | tail -1 | grep -oE '[0-9]+$')
+    report_time "three SYNs unanswered: batch answered (the invocation: ${took:-?} ms)" "$(ms_of a1)"
     check "unanswered connect: the batch succeeded" body_is a1 '{"batchItemFailures":[]}'
-    check "unanswered connect: within 6 s ($(ms_of a1) ms; libpq alone connects at 7 s)" test "$(ms_of a1)" -lt 6000
+    check "unanswered connect: within 6 s (${took:-?} ms; libpq alone connects at 7 s)" test "${took:-99999}" -lt 6000
     check "unanswered connect: a WARN names connect_timeout and the next attempt" \
         log_has 'WARN .*longer than connect_timeout \(2 s.*attempt 2 with'
     check "unanswered connect: every report matches the database" reports_match a1 a
+    check "the three SYNs were dropped" test "$(ipt "$NS_DB" -L INPUT -v -x -n | awk '/quota/ {print $1}')" -eq 3
+    flush_rules "$NS_DB"
 }
 
 scenario_db_failover() {
@@ -335,9 +340,10 @@ scenario_db_lossy() {
         failed=$(n_failed "b$round")
         total=$((total + 100))
         # A key with a record reported succeeded is committed (nothing reported succeeded that was not).
+        flag_rows >"$tmp/now"
         for k in $(jq -r --slurpfile f <(failed_ids "b$round" | jq -R . | jq -s .) \
             '.Records[] | select(.messageId as $m | $f[0] | index($m) | not) | .body | fromjson | .event.data.new.crash_id' "$tmp/b.json" | sort -u); do
-            [ "$(flag "$k")" = Y ] || { echo "round $round: crash $k reported succeeded, not committed" >&2; bad=1; }
+            grep -qx "$k Y" "$tmp/now" || { echo "round $round: crash $k reported succeeded, not committed" >&2; bad=1; }
         done
         # SQS redelivers what failed, until nothing does (at most 3 times).
         redo=$failed

@@ -92,9 +92,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: vz-nfq-delay QUEUE_NUM DELAY_MS JITTER_MS\n");
         return 2;
     }
-    int qnum = atoi(argv[1]);
-    delay_ms = atof(argv[2]);
-    jitter_ms = atof(argv[3]);
+    char *end1, *end2, *end3;
+    long qnum = strtol(argv[1], &end1, 10);
+    delay_ms = strtod(argv[2], &end2);
+    jitter_ms = strtod(argv[3], &end3);
+    if (*end1 || *end2 || *end3 || qnum < 0 || qnum > 65535 || delay_ms < 0 || jitter_ms < 0) {
+        fprintf(stderr, "vz-nfq-delay: QUEUE_NUM is 0-65535, DELAY_MS and JITTER_MS numbers >= 0\n");
+        return 2;
+    }
     rng ^= (uint64_t)now_ms();
     struct nfq_handle *h = nfq_open();
     if (!h) {
@@ -103,7 +108,7 @@ int main(int argc, char **argv)
     }
     struct nfq_q_handle *qh = nfq_create_queue(h, (uint16_t)qnum, on_packet, NULL);
     if (!qh || nfq_set_mode(qh, NFQNL_COPY_META, 0) < 0) {
-        fprintf(stderr, "vz-nfq-delay: cannot bind queue %d: %s\n", qnum, strerror(errno));
+        fprintf(stderr, "vz-nfq-delay: cannot bind queue %ld: %s\n", qnum, strerror(errno));
         nfq_close(h);
         return 1;
     }
@@ -114,7 +119,7 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     int fd = nfq_fd(h);
-    fprintf(stderr, "vz-nfq-delay: queue %d, %.0f ms +- %.0f ms\n", qnum, delay_ms, jitter_ms);
+    fprintf(stderr, "vz-nfq-delay: queue %ld, %.0f ms +- %.0f ms\n", qnum, delay_ms, jitter_ms);
     fflush(stderr);
     static char buf[65536 + 4096];
     while (!stop) {
