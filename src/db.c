@@ -34,6 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <libpq-fe.h>
@@ -186,6 +188,22 @@ static double connect_timeout_ms(void)
     return ms;
 }
 
+/* The connection's tcp_user_timeout (ours or the URL's), applied to the socket by us: libpq sets it
+ * only when keepalives are on, and a URL with keepalives=0 must not lose it. */
+static void apply_user_timeout(void)
+{
+    PQconninfoOption *opts = PQconninfo(conn);
+    for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+        if (strcmp(o->keyword, "tcp_user_timeout") != 0 || !o->val || !*o->val)
+            continue;
+        long ms = strtol(o->val, NULL, 10);
+        unsigned int v = ms > 0 && ms <= 2147483647L ? (unsigned int)ms : 0;
+        if (v > 0 && setsockopt(PQsocket(conn), IPPROTO_TCP, TCP_USER_TIMEOUT, &v, sizeof v) != 0)
+            vz_log(VZ_LOG_WARN, NULL, "database: cannot set tcp_user_timeout on the connection (errno %d)", errno);
+    }
+    PQconninfoFree(opts);
+}
+
 /* Start one connection attempt and wait for it until `until`; VZ_ETIMEDOUT when it did not finish. */
 static vz_status connect_once(const char *const *keys, const char *const *vals, double until, double *bound_ms,
                               vz_error *err)
@@ -273,6 +291,7 @@ static vz_status connect_db(double until, vz_error *err)
                where, bound / 1000, attempt + 1, left);
     }
     PQsetnonblocking(conn, 1);
+    apply_user_timeout();
     conn_serial = ++stats.connects;
     char where[256];
     describe(where, sizeof where);
