@@ -270,11 +270,16 @@ static vz_status connect_db(double until, vz_error *err)
     for (int attempt = 1;; attempt++) {
         double bound = 0;
         vz_status st = connect_once(keys, vals, until, &bound, err);
-        if (st != VZ_ETIMEDOUT) {
-            if (st != VZ_OK)
-                return st;
+        if (st == VZ_OK)
             break;
+        /* The kernel gave up on it (tcp_user_timeout, SYN retries): as worth another try as our bound. */
+        if (st == VZ_EIO && strstr(err->message, "timed out") && until - vz_monotonic_ms() >= CONNECT_RETRY_MIN_MS) {
+            vz_log(VZ_LOG_WARN, NULL, "%s; attempt %d with %.0f ms left", err->message, attempt + 1,
+                   until - vz_monotonic_ms());
+            continue;
         }
+        if (st != VZ_ETIMEDOUT)
+            return st;
         char where[256];
         describe(where, sizeof where);
         abandon_connection();
