@@ -47,6 +47,7 @@
 #define CONNECT_LIMIT_MS 10000         /* a connection attempt never takes longer than this */
 #define MAX_STATEMENT_MS 2147483647    /* the largest statement_timeout PostgreSQL accepts (INT_MAX ms) */
 #define CONNECT_RETRY_MIN_MS 500       /* another connection attempt only with at least this much time left */
+#define CONNECT_MAX_ATTEMPTS 10        /* and never more than this many in one invocation */
 
 /* Our defaults for the connection's TCP settings; DATABASE_URL may set any of them (its values win).
  * tcp_user_timeout: data the server has not acknowledged after 2 s kills the connection, so a
@@ -273,7 +274,8 @@ static vz_status connect_db(double until, vz_error *err)
         if (st == VZ_OK)
             break;
         /* The kernel gave up on it (tcp_user_timeout, SYN retries): as worth another try as our bound. */
-        if (st == VZ_EIO && strstr(err->message, "timed out") && until - vz_monotonic_ms() >= CONNECT_RETRY_MIN_MS) {
+        if (st == VZ_EIO && strstr(err->message, "timed out") && attempt < CONNECT_MAX_ATTEMPTS &&
+            until - vz_monotonic_ms() >= CONNECT_RETRY_MIN_MS) {
             vz_log(VZ_LOG_WARN, NULL, "%s; attempt %d with %.0f ms left", err->message, attempt + 1,
                    until - vz_monotonic_ms());
             continue;
@@ -284,7 +286,7 @@ static vz_status connect_db(double until, vz_error *err)
         describe(where, sizeof where);
         abandon_connection();
         double left = until - vz_monotonic_ms();
-        if (bound <= 0 || left < CONNECT_RETRY_MIN_MS) {
+        if (bound <= 0 || left < CONNECT_RETRY_MIN_MS || attempt >= CONNECT_MAX_ATTEMPTS) {
             vz_error_set(err, "Runtime.DatabaseUnavailable",
                          "connecting to the database at %s took longer than the time left (attempt %d)", where,
                          attempt);
