@@ -277,7 +277,7 @@ scenario_db_failover() {
     start_pg_netns
     # A streaming replica in $NS_DB2, copied over the primary's unix socket.
     mkdir -p "$tmp/pg2" && chown postgres: "$tmp/pg2" && chmod 700 "$tmp/pg2"
-    runuser -u postgres -- "$PGBIN/pg_basebackup" -h "$tmp/pg" -p "$PGPORT" -U postgres -D "$tmp/pg2/data" -R -X stream \
+    runuser -u postgres -- "$PGBIN/pg_basebackup" -h "$tmp/pg" -p "$PGPORT" -U postgres -D "$tmp/pg2/data" -R -X stream --checkpoint=fast \
         >"$tmp/basebackup.log" 2>&1 || { echo "FAIL: pg_basebackup" >&2; cat "$tmp/basebackup.log" >&2; exit 1; }
     echo "unix_socket_directories = '$tmp/pg2'" >>"$tmp/pg2/data/postgresql.conf"
     PG2_STARTED=1
