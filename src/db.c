@@ -43,6 +43,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <libpq-fe.h>
 
@@ -52,6 +55,19 @@
 #define NO_DEADLINE_STATEMENT_MS 30000 /* statement_timeout when the invocation has no deadline */
 #define CONNECT_LIMIT_MS 10000         /* a connection attempt never takes longer than this */
 #define MAX_STATEMENT_MS 2147483647    /* the largest statement_timeout PostgreSQL accepts (INT_MAX ms) */
+#define CONNECT_RETRY_MIN_MS 500       /* another connection attempt only with at least this much time left */
+#define CONNECT_MAX_ATTEMPTS 10        /* and never more than this many in one invocation */
+
+/* Our defaults for the connection's TCP settings; DATABASE_URL may set any of them (its values win).
+ * tcp_user_timeout: data the server has not acknowledged after 2 s kills the connection, so a
+ * connection whose flow was dropped silently (a NAT or firewall idle timeout while the function was
+ * frozen, an old primary gone silent after a failover) fails at its first batch after 2 s instead
+ * of at the deadline, and the batch goes on on a new connection.  Keepalives find a dead idle
+ * connection while the process runs (5 s idle, then probes; the user timeout ends it). */
+#define DEFAULT_TCP_USER_TIMEOUT "2000"
+#define DEFAULT_KEEPALIVES_IDLE "5"
+#define DEFAULT_KEEPALIVES_INTERVAL "2"
+#define DEFAULT_KEEPALIVES_COUNT "3"
 
 /* The first statement of every record's transaction: its own statement_timeout, and a
  * synchronous commit whatever the server's default (see the top of this file). */
@@ -160,6 +176,22 @@ void vz_db_close(void)
     nnames = names_cap = 0;
 }
 
+/* Close a connection we give up on with a reset (SO_LINGER 0): the kernel drops what it still
+ * holds unsent or unacknowledged, so statements queued on a dead path are never delivered later,
+ * when the path comes back.  A plain close() would keep retransmitting them for minutes. */
+static void abandon_connection(void)
+{
+    if (!conn)
+        return;
+    int fd = PQsocket(conn);
+    if (fd >= 0) {
+        struct linger lg = {1, 0};
+        if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) != 0)
+            vz_log(VZ_LOG_WARN, NULL, "database: cannot set SO_LINGER on the abandoned connection (errno %d)", errno);
+    }
+    vz_db_close();
+}
+
 /* libpq messages end in a newline and may span lines: keep the first line. */
 static void first_line(char *dst, size_t size, const char *msg)
 {
@@ -198,16 +230,94 @@ static int wait_socket(int fd, short events, double until)
     }
 }
 
+/* The connection's connect_timeout in ms (the URL's, else PGCONNECT_TIMEOUT), 0 when none: libpq
+ * ignores it in the non-blocking connect, so we apply it.  As libpq does, below 2 s means 2 s. */
+static double connect_timeout_ms(void)
+{
+    PQconninfoOption *opts = PQconninfo(conn);
+    double ms = 0;
+    for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+        if (strcmp(o->keyword, "connect_timeout") == 0 && o->val && *o->val) {
+            long sec = strtol(o->val, NULL, 10);
+            ms = sec <= 0 ? 0 : sec < 2 ? 2000 : (double)sec * 1000;
+        }
+    }
+    PQconninfoFree(opts);
+    return ms;
+}
+
+/* The connection's tcp_user_timeout (ours or the URL's), applied to the socket by us: libpq sets it
+ * only when keepalives are on, and a URL with keepalives=0 must not lose it. */
+static void apply_user_timeout(void)
+{
+    PQconninfoOption *opts = PQconninfo(conn);
+    for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+        if (strcmp(o->keyword, "tcp_user_timeout") != 0 || !o->val || !*o->val)
+            continue;
+        long ms = strtol(o->val, NULL, 10);
+        unsigned int v = ms > 0 && ms <= 2147483647L ? (unsigned int)ms : 0;
+        if (v > 0 && setsockopt(PQsocket(conn), IPPROTO_TCP, TCP_USER_TIMEOUT, &v, sizeof v) != 0)
+            vz_log(VZ_LOG_WARN, NULL, "database: cannot set tcp_user_timeout on the connection (errno %d)", errno);
+    }
+    PQconninfoFree(opts);
+}
+
+/* Start one connection attempt and wait for it until `until`; VZ_ETIMEDOUT when it did not finish. */
+static vz_status connect_once(const char *const *keys, const char *const *vals, double until, double *bound_ms,
+                              vz_error *err)
+{
+    conn = PQconnectStartParams(keys, vals, 1);
+    if (!conn) {
+        vz_error_set(err, "Runtime.DatabaseUnavailable", "out of memory starting a database connection");
+        return VZ_ENOMEM;
+    }
+    *bound_ms = connect_timeout_ms();
+    double now = vz_monotonic_ms();
+    double stop = *bound_ms > 0 && now + *bound_ms < until ? now + *bound_ms : until;
+    PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
+    while (PQstatus(conn) != CONNECTION_BAD && ps != PGRES_POLLING_OK && ps != PGRES_POLLING_FAILED) {
+        int r = wait_socket(PQsocket(conn), ps == PGRES_POLLING_READING ? POLLIN : POLLOUT, stop);
+        if (r == 0)
+            return VZ_ETIMEDOUT;
+        ps = PQconnectPoll(conn);
+    }
+    if (PQstatus(conn) != CONNECTION_OK) {
+        char where[256], msg[512];
+        describe(where, sizeof where);
+        first_line(msg, sizeof msg, PQerrorMessage(conn));
+        vz_conninfo_scrub(msg, getenv("DATABASE_URL"));
+        vz_error_set(err, "Runtime.DatabaseUnavailable", "cannot connect to the database at %s: %s", where, msg);
+        vz_db_close();
+        return VZ_EIO;
+    }
+    return VZ_OK;
+}
+
 static vz_status connect_db(double until, vz_error *err)
 {
     const char *url = getenv("DATABASE_URL");
-    const char *keys[3] = {"fallback_application_name", NULL, NULL};
-    const char *vals[3] = {"vz-events", NULL, NULL};
+    /* Our TCP defaults come before the URL, so that the URL's own values override them. */
+    const char *keys[8] = {"keepalives",
+                           "keepalives_idle",
+                           "keepalives_interval",
+                           "keepalives_count",
+                           "tcp_user_timeout",
+                           "fallback_application_name",
+                           NULL,
+                           NULL};
+    const char *vals[8] = {"1",
+                           DEFAULT_KEEPALIVES_IDLE,
+                           DEFAULT_KEEPALIVES_INTERVAL,
+                           DEFAULT_KEEPALIVES_COUNT,
+                           DEFAULT_TCP_USER_TIMEOUT,
+                           "vz-events",
+                           NULL,
+                           NULL};
     if (url && *url) {
-        keys[0] = "dbname"; /* expanded: a URL or conninfo string; PG* fill what it leaves out */
-        vals[0] = url;
-        keys[1] = "fallback_application_name";
-        vals[1] = "vz-events";
+        keys[5] = "dbname"; /* expanded: a URL or conninfo string; PG* fill what it leaves out */
+        vals[5] = url;
+        keys[6] = "fallback_application_name";
+        vals[6] = "vz-events";
     }
     vz_db_close();
     char why[512];
@@ -215,34 +325,37 @@ static vz_status connect_db(double until, vz_error *err)
         vz_error_set(err, "Runtime.InvalidConfiguration", "%s; not connecting", why);
         return VZ_EINVAL;
     }
-    conn = PQconnectStartParams(keys, vals, 1);
-    if (!conn) {
-        vz_error_set(err, "Runtime.DatabaseUnavailable", "out of memory starting a database connection");
-        return VZ_ENOMEM;
-    }
-    PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
-    while (PQstatus(conn) != CONNECTION_BAD && ps != PGRES_POLLING_OK && ps != PGRES_POLLING_FAILED) {
-        int r = wait_socket(PQsocket(conn), ps == PGRES_POLLING_READING ? POLLIN : POLLOUT, until);
-        if (r == 0) {
-            char where[256];
-            describe(where, sizeof where);
+    for (int attempt = 1;; attempt++) {
+        double bound = 0;
+        vz_status st = connect_once(keys, vals, until, &bound, err);
+        if (st == VZ_OK)
+            break;
+        /* The kernel gave up on it (tcp_user_timeout, SYN retries): as worth another try as our bound. */
+        if (st == VZ_EIO && strstr(err->message, "timed out") && attempt < CONNECT_MAX_ATTEMPTS &&
+            until - vz_monotonic_ms() >= CONNECT_RETRY_MIN_MS) {
+            vz_log(VZ_LOG_WARN, NULL, "%s; attempt %d with %.0f ms left", err->message, attempt + 1,
+                   until - vz_monotonic_ms());
+            continue;
+        }
+        if (st != VZ_ETIMEDOUT)
+            return st;
+        char where[256];
+        describe(where, sizeof where);
+        abandon_connection();
+        double left = until - vz_monotonic_ms();
+        if (bound <= 0 || left < CONNECT_RETRY_MIN_MS || attempt >= CONNECT_MAX_ATTEMPTS) {
             vz_error_set(err, "Runtime.DatabaseUnavailable",
-                         "connecting to the database at %s took longer than the time left", where);
-            vz_db_close();
+                         "connecting to the database at %s took longer than the time left (attempt %d)", where,
+                         attempt);
             return VZ_ETIMEDOUT;
         }
-        ps = PQconnectPoll(conn);
-    }
-    if (PQstatus(conn) != CONNECTION_OK) {
-        char where[256], msg[512];
-        describe(where, sizeof where);
-        first_line(msg, sizeof msg, PQerrorMessage(conn));
-        vz_conninfo_scrub(msg, url);
-        vz_error_set(err, "Runtime.DatabaseUnavailable", "cannot connect to the database at %s: %s", where, msg);
-        vz_db_close();
-        return VZ_EIO;
+        vz_log(VZ_LOG_WARN, NULL,
+               "database: connecting to %s took longer than connect_timeout (%.0f s, from PGCONNECT_TIMEOUT or the "
+               "URL's connect_timeout); attempt %d with %.0f ms left",
+               where, bound / 1000, attempt + 1, left);
     }
     PQsetnonblocking(conn, 1);
+    apply_user_timeout();
     conn_serial = ++stats.connects;
     char where[256];
     describe(where, sizeof where);
@@ -666,8 +779,15 @@ static vz_status run_with_reconnect(run_state *rs, size_t n, long *todo, int64_t
     vz_status st = VZ_OK;
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!connection_healthy()) {
-            if (conn)
-                vz_log(VZ_LOG_WARN, NULL, "database: the connection is broken; reconnecting");
+            if (conn) {
+                char where[256], msg[512];
+                describe(where, sizeof where);
+                first_line(msg, sizeof msg, PQerrorMessage(conn));
+                vz_conninfo_scrub(msg, getenv("DATABASE_URL"));
+                vz_log(VZ_LOG_WARN, NULL, "database: the idle connection to %s is broken (%s); reconnecting", where,
+                       msg);
+                abandon_connection();
+            }
             st = connect_db(connect_until, err);
             if (st != VZ_OK) {
                 vz_log(VZ_LOG_ERROR, NULL, "%s", err->message);
@@ -685,17 +805,22 @@ static vz_status run_with_reconnect(run_state *rs, size_t n, long *todo, int64_t
         describe(where, sizeof where);
         first_line(msg, sizeof msg, conn ? PQerrorMessage(conn) : NULL);
         vz_conninfo_scrub(msg, getenv("DATABASE_URL"));
-        vz_db_close(); /* out of step or broken: never reuse it */
+        abandon_connection(); /* out of step or broken: never reuse it, never let it send more */
         if (st == VZ_ETIMEDOUT) {
             vz_error_set(err, "Runtime.DatabaseTimeout",
-                         "no answer from the database at %s before the invocation's deadline; the statement was "
-                         "cancelled, and whether it committed is unknown (a retry is safe: only what differs is "
-                         "written)",
-                         where);
+                         "no answer from the database at %s before the invocation's deadline; %sthe connection was "
+                         "reset, so nothing it had not sent will run, but whether what it had sent committed is "
+                         "unknown (a retry is safe: only what differs is written)",
+                         where, rs->cancelled ? "a cancel request was started and " : "");
             break;
         }
+        bool dead = strstr(msg, "timed out") != NULL;
         vz_error_set(err, "Runtime.DatabaseUnavailable",
-                     "the connection to the database at %s broke before the transaction was confirmed: %s", where, msg);
+                     "the connection to the database at %s broke before the transaction was confirmed: %s%s", where,
+                     msg,
+                     dead ? " (the server acknowledged nothing within tcp_user_timeout: the connection was dead; "
+                            "it was reset, so nothing unsent will be delivered)"
+                          : "");
         vz_log(VZ_LOG_WARN, NULL, "%s%s", err->message, attempt == 0 ? " (retrying once on a new connection)" : "");
     }
     return st;
