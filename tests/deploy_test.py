@@ -206,8 +206,8 @@ for stage, t in templates.items():
         check("%s: the dead-letter queue goes with the stack" % stage,
               dlq.get("DeletionPolicy") == "Delete" and dlq.get("UpdateReplacePolicy") == "Delete")
     else:
-        check("%s: the dead-letter queue outlives the stack" % stage,
-              dlq.get("DeletionPolicy") == "Retain" and dlq.get("UpdateReplacePolicy") == "Retain")
+        check("%s: the dead-letter queue outlives the stack, but not a failed first deploy" % stage,
+              dlq.get("DeletionPolicy") == "RetainExceptOnCreate" and dlq.get("UpdateReplacePolicy") == "Retain")
 
     # The alarm topic and its subscribers.
     topic = t["Resources"]["AlarmTopic"]
