@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # scripts/aws-cli.sh -- sourced by scripts/deploy, destroy, status and logs: the one `aws`
 # they call, after they have set AWS_REGION (default us-east-1).
 #  - Every call names that region (--region): awscli 1.x reads AWS_DEFAULT_REGION, never

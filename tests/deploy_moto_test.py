@@ -327,10 +327,12 @@ for stage in STAGES:
         if lid == "ReconcileFunction":
             check("%s/%s: the reconcile reaches no queue" % (stage, name), not reach, sorted(reach))
         elif lid == "EndpointFunction":
+            every = list(queues) + hypothetical
             if stage == "production":
-                mine = {q for q in queues if q.endswith("_production") and "deadletter" not in q}
+                mine = {q for q in every if q.endswith("_production") and "deadletter" not in q}
             else:
-                mine = {q for q in queues if (q.endswith("_staging") or "_pr_" in q) and "deadletter" not in q}
+                mine = {q for q in every if (q.endswith("_staging") or "_pr_" in q) and not q.endswith("_production")
+                        and "deadletter" not in q}
             check("%s/%s: the endpoint sends to its environment's handler queues, nothing else (%d queues)"
                   % (stage, name, len(mine)),
                   reach == {("sqs:SendMessage", q) for q in mine},
@@ -388,8 +390,12 @@ def snapshot():
     return fns, stacks, qs
 
 
-def change_sets(stage):
-    return cf.list_change_sets(StackName=stack(stage)).get("Summaries", [])
+def left_change_sets(stage, out):
+    """The change set the deploy named in its output, if it is still there (moto keeps executed
+    change sets, and lists every stack's whatever StackName says: hence by name)."""
+    m = re.search(r"change set (vz-events-\d+)", out)
+    return [c for c in cf.list_change_sets(StackName=stack(stage)).get("Summaries", [])
+            if m is None or (c["StackName"] == stack(stage) and c["ChangeSetName"] == m.group(1))]
 
 
 # --- 3. an unchanged redeploy executes nothing --------------------------------------------------
@@ -400,7 +406,7 @@ timing.append("unchanged redeploy %.0f s" % (time.monotonic() - t0))
 check("an unchanged redeploy of staging says so and succeeds",
       rc == 0 and "no change: stack %s already is this template" % stack("staging") in out, out)
 check("... and changes nothing (no function, stack or queue)", snapshot() == before)
-check("... and leaves no change set behind", change_sets("staging") == [], change_sets("staging"))
+check("... and leaves no change set behind", left_change_sets("staging", out) == [], left_change_sets("staging", out))
 
 # --- 4. a rotated secret updates exactly the functions that use it -------------------------------
 SECRETS["atd-vz-data/staging/vz-events-db"]["password"] = "pw-staging-2"
@@ -433,10 +439,10 @@ before = snapshot()
 t0 = time.monotonic()
 rc, out = run("deploy", "production", "--zip", ZIP, "--dry-run")
 timing.append("dry run %.0f s" % (time.monotonic() - t0))
-check("deploy production --dry-run after a rotation prints the change set and says nothing changed",
-      rc == 0 and "dry run: change set" in out and "EndpointFunction" in out, out)
+check("deploy production --dry-run after a rotation says nothing changed",
+      rc == 0 and "dry run: change set" in out and "nothing was changed" in out, out)
 check("... and changes nothing", snapshot() == before)
-check("... and leaves no change set", change_sets("production") == [], change_sets("production"))
+check("... and leaves no change set", left_change_sets("production", out) == [], left_change_sets("production", out))
 check("... the endpoint keeps the old key", lam.get_function_configuration(
     FunctionName=PREFIX + "endpoint_production")["Environment"]["Variables"]["HASURA_EVENT_API"] == "key-production-1")
 
@@ -465,7 +471,7 @@ check("status staging succeeds and says why there is no webhook URL, never None"
 big = os.path.join(tmp, "big")
 for d in ("deploy", "scripts", "handlers"):
     shutil.copytree(os.path.join(SRC, d), os.path.join(big, d), ignore=shutil.ignore_patterns("__pycache__"))
-for i in range(12):
+for i in range(20):
     d = os.path.join(big, "handlers", "gen%02d" % i)
     os.makedirs(d)
     open(os.path.join(d, "handler.c"), "w").write("/* generated */\n")

@@ -819,6 +819,15 @@ check("logs pr_45 follows every function of the stage",
 check("... each line prefixed with its function",
       all(("%s 2026" % f[len(PREFIX):]) in out for f in fns), out)
 check("logs makes read-only calls only", all(READ_ONLY.match(l) for l in lc))
+# One log group that cannot be followed (its tail fails): the others are followed, the failure
+# is named, and the command fails at the end -- never a silent exit 0.
+os.remove(os.path.join(aws_dir, "logs", ("/aws/lambda/%sexample_pr_45" % PREFIX).replace("/", "%2F")))
+rc, out = run("logs", "pr_45")
+check("logs pr_45 with one tail failing prints the others, names the failed one, exits 1",
+      rc == 1 and "line of %scrash_update_location_pr_45" % PREFIX in out
+      and "following /aws/lambda/%sexample_pr_45 failed" % PREFIX in out, out)
+rc, out = run("logs", "pr_45", "example")
+check("logs pr_45 example with its tail failing exits non-zero", rc != 0, out)
 rc, out = run("logs", "staging", "example")
 check("logs of a handler the stage does not deploy is refused", rc == 2 and "deploys no function" in out, out)
 with open(os.path.join(aws_dir, "logs", ("/aws/lambda/%sendpoint_staging" % PREFIX).replace("/", "%2F")), "w") as f:
