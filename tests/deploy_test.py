@@ -787,7 +787,8 @@ check("status shows the dead-letter depth and how to look",
       re.search(r"%sdeadletter_pr_45\s+7\s+0\s+<- dead letters: vz-events dlq list --stage pr_45" % PREFIX, out), out)
 check("status shows its own alarms in ALARM, not pr_845's",
       PREFIX + "pr_45.deadletter.visible" in out and "pr_845" not in out, out)
-for failing in ("describe-alarms", "get-queue-attributes", "get-event-source-mapping", "get-function-configuration"):
+for failing in ("describe-alarms", "get-queue-attributes", "list-event-source-mappings", "list-functions",
+                "list-stack-resources"):
     rc, out = run("status", "pr_45", extra={"AWS_STANDIN_FAIL": failing})
     check("status stops on a failed %s, with the error" % failing, rc != 0 and "AccessDenied" in out, out)
 rc, out = run("status", "staging")
