@@ -40,6 +40,7 @@ and `aws logs tail` printing lines (awscli 1.x has no `logs tail`).
 import ast
 import atexit
 import base64
+import ctypes
 import fnmatch
 import hashlib
 import json
@@ -68,9 +69,18 @@ tmp = tempfile.mkdtemp(prefix="vz-moto-")
 
 # --- moto's server, on a port the kernel picks ------------------------------------------------
 log_path = os.path.join(tmp, "moto.log")
+
+
+def server_setup():
+    """In the server's process: its own group, and SIGTERM when this test dies, however it dies."""
+    os.setsid()
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", "0"],
                           stdout=open(log_path, "w"), stderr=subprocess.STDOUT, cwd=tmp,
-                          start_new_session=True)
+                          preexec_fn=server_setup)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit("deploy_moto: terminated"))  # so that atexit runs
 
 
 def stop_server():

@@ -15,8 +15,14 @@ usage: deploy_test.py SOURCE_DIR
    (40 generated handler folders within every CloudFormation quota:
    deploy_quotas_test.py.)
 3. scripts/deploy, destroy, status and logs against tests/aws-standin/aws, a
-   STAND-IN for the AWS CLI (the AWS control plane cannot run here) that records
-   the calls: create-or-update by change set; an unchanged redeploy is an empty
+   STAND-IN for the AWS CLI that records the calls.  deploy_moto_test.py runs the
+   same scripts against moto's server, a real CloudFormation engine, and reads
+   back every resource; this stand-in keeps what moto cannot do: the alarms and
+   the function URL (moto skips both), termination protection, the
+   ROLLBACK_COMPLETE recovery (moto never rolls back), the webhook URL from the
+   stack outputs (moto leaves them empty after a change set), a change set's
+   Modify list, `logs tail` printing lines (awscli 1.x has none), failures on
+   demand, and which calls are made.  Here: create-or-update by change set; an unchanged redeploy is an empty
    change set; a rotated secret changes exactly the functions that use it; the
    ROLLBACK_COMPLETE recovery; --dry-run; the webhook URL and header values
    printed; destroy of pr_45 deletes exactly its stack; status and logs only read.
