@@ -10,7 +10,7 @@
 # CloudFormation quota.  ci_workflows: the CI workflows parse and call the scripts.  Python
 # only, no C: nothing for the sanitizers to see (nosan).
 add_test(NAME deploy_definition COMMAND /usr/bin/python3 -B ${CMAKE_CURRENT_SOURCE_DIR}/deploy_test.py ${CMAKE_SOURCE_DIR})
-set_tests_properties(deploy_definition PROPERTIES LABELS "deploy;nosan" TIMEOUT 300)
+set_tests_properties(deploy_definition PROPERTIES LABELS "deploy;nosan" TIMEOUT 900)
 
 add_test(NAME deploy_quotas COMMAND /usr/bin/python3 -B ${CMAKE_CURRENT_SOURCE_DIR}/deploy_quotas_test.py ${CMAKE_SOURCE_DIR})
 set_tests_properties(deploy_quotas PROPERTIES LABELS "deploy;nosan" TIMEOUT 120)
@@ -20,7 +20,7 @@ set_tests_properties(ci_workflows PROPERTIES LABELS "deploy;nosan" TIMEOUT 60)
 
 add_test(NAME deploy_moto COMMAND /usr/bin/env python3 -B ${CMAKE_CURRENT_SOURCE_DIR}/deploy_moto_test.py ${CMAKE_SOURCE_DIR}
                  ${CMAKE_BINARY_DIR}/package-test/vz-events.zip)
-set_tests_properties(deploy_moto PROPERTIES LABELS "deploy;nosan" TIMEOUT 900 FIXTURES_REQUIRED vz_zip)
+set_tests_properties(deploy_moto PROPERTIES LABELS "deploy;nosan" TIMEOUT 1800 FIXTURES_REQUIRED vz_zip)
 
 add_test(NAME deploy_cfn_lint COMMAND /usr/bin/env python3 -B ${CMAKE_CURRENT_SOURCE_DIR}/deploy_cfn_lint_test.py ${CMAKE_SOURCE_DIR})
 set_tests_properties(deploy_cfn_lint PROPERTIES LABELS "deploy;nosan" TIMEOUT 300)
