@@ -31,17 +31,23 @@
     X(PQclear)                                                                                                         \
     X(PQconnectPoll)                                                                                                   \
     X(PQconnectStartParams)                                                                                            \
+    X(PQconnectdbParams)                                                                                               \
+    X(PQconninfo)                                                                                                      \
     X(PQconninfoFree)                                                                                                  \
     X(PQconninfoParse)                                                                                                 \
     X(PQconsumeInput)                                                                                                  \
     X(PQdb)                                                                                                            \
+    X(PQdescribePrepared)                                                                                              \
     X(PQenterPipelineMode)                                                                                             \
     X(PQerrorMessage)                                                                                                  \
+    X(PQexecParams)                                                                                                    \
     X(PQexitPipelineMode)                                                                                              \
     X(PQfinish)                                                                                                        \
     X(PQflush)                                                                                                         \
+    X(PQfname)                                                                                                         \
     X(PQfreemem)                                                                                                       \
     X(PQfreeCancel)                                                                                                    \
+    X(PQftype)                                                                                                         \
     X(PQgetCancel)                                                                                                     \
     X(PQgetResult)                                                                                                     \
     X(PQgetisnull)                                                                                                     \
@@ -53,6 +59,7 @@
     X(PQpipelineStatus)                                                                                                \
     X(PQpipelineSync)                                                                                                  \
     X(PQport)                                                                                                          \
+    X(PQprepare)                                                                                                       \
     X(PQresultErrorField)                                                                                              \
     X(PQresultErrorMessage)                                                                                            \
     X(PQresultStatus)                                                                                                  \
@@ -175,6 +182,38 @@ void PQfinish(PGconn *conn)
 PostgresPollingStatusType PQconnectPoll(PGconn *conn)
 {
     return LIVE(conn) ? pq.PQconnectPoll(conn) : PGRES_POLLING_FAILED;
+}
+
+/* db.c reads a live connection's options (its tcp_user_timeout); a failed one has none. */
+PQconninfoOption *PQconninfo(PGconn *conn)
+{
+    return LIVE(conn) ? pq.PQconninfo(conn) : NULL;
+}
+
+/* vz-events check: a blocking connection of its own, and the statements it prepares and describes. */
+PGconn *PQconnectdbParams(const char *const *keywords, const char *const *values, int expand_dbname)
+{
+    pthread_once(&pq_once, pq_load);
+    return pq_loaded ? pq.PQconnectdbParams(keywords, values, expand_dbname) : FAILED_CONN;
+}
+
+PGresult *PQprepare(PGconn *conn, const char *stmtName, const char *query, int nParams, const Oid *paramTypes)
+{
+    return LIVE(conn) ? pq.PQprepare(conn, stmtName, query, nParams, paramTypes) : NULL;
+}
+
+PGresult *PQdescribePrepared(PGconn *conn, const char *stmt)
+{
+    return LIVE(conn) ? pq.PQdescribePrepared(conn, stmt) : NULL;
+}
+
+PGresult *PQexecParams(PGconn *conn, const char *command, int nParams, const Oid *paramTypes,
+                       const char *const *paramValues, const int *paramLengths, const int *paramFormats,
+                       int resultFormat)
+{
+    return LIVE(conn) ? pq.PQexecParams(conn, command, nParams, paramTypes, paramValues, paramLengths, paramFormats,
+                                        resultFormat)
+                      : NULL;
 }
 
 int PQsocket(const PGconn *conn)
@@ -309,6 +348,16 @@ char *PQresultErrorField(const PGresult *res, int fieldcode)
 int PQntuples(const PGresult *res)
 {
     return pq_loaded ? pq.PQntuples(res) : 0;
+}
+
+char *PQfname(const PGresult *res, int field_num)
+{
+    return pq_loaded ? pq.PQfname(res, field_num) : NULL;
+}
+
+Oid PQftype(const PGresult *res, int field_num)
+{
+    return pq_loaded ? pq.PQftype(res, field_num) : 0;
 }
 
 int PQnfields(const PGresult *res)
