@@ -178,7 +178,7 @@ def point(stage, pr_entries, staging):
             other = re.match(r"^(.*)_(pr_[0-9]+)$", now or "")
             if other:
                 _fail("trigger %s on %s.%s is pointed at %s (%s: %s): restore it first "
-                      "(deploy/render --hasura %s --restore --metadata DIR)"
+                      "(deploy/render --hasura %s --restore --metadata DIR --staging-root MAIN)"
                       % (name, key[0], key[1], other.group(2), NAME_HEADER, now, other.group(2)))
             _fail("trigger %s on %s.%s: staging's %s header is %r, expected %s_staging: staging's trigger "
                   "is not the one handlers/%s declares; fix staging's metadata first "
