@@ -326,7 +326,7 @@ class MetadataDir:
             f, doc = self.tables[key]
             with open(f, "w", encoding="utf-8") as fh:
                 self.yaml.dump(doc, fh, Dumper=self.dumper, sort_keys=False, default_flow_style=False,
-                               allow_unicode=True)
+                               allow_unicode=True, width=1 << 20)
             out.append(f)
         return out
 
@@ -334,7 +334,8 @@ class MetadataDir:
 def dump_yaml(doc):
     """doc as YAML in the style MetadataDir writes (for tests and fixtures)."""
     yaml, dumper = _yaml()
-    return yaml.dump(doc, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    return yaml.dump(doc, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True,
+                     width=1 << 20)
 
 
 # --- checks ------------------------------------------------------------------------------------

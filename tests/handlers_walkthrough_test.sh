@@ -19,7 +19,6 @@ mkdir -p "$tree" "$tmp/sh"
 for f in CMakeLists.txt cmake include src handlers scripts deploy tests db tools; do
     [ -e "$src/$f" ] && cp -r "$src/$f" "$tree/"
 done
-rm -rf "$tree/tools/sqs-server/node_modules"
 for f in .clang-tidy .clang-format; do [ -e "$src/$f" ] && cp "$src/$f" "$tree/"; done
 check "git is installed" command -v git
 (cd "$tree" && git init -q -b main && git add -A && git -c user.name=walk -c user.email=walk@localhost commit -qm main) \
