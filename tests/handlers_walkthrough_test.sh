@@ -13,7 +13,7 @@ set -u
 src=$1
 tmp=$(mktemp -d)
 tree="$tmp/tree"
-trap '[ -d "$tree/.walk" ] && "$tree/scripts/flow" stop "$tree/.walk/flow" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+trap '"$tree/scripts/flow" stop "$tmp/vz-walk" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/check.sh"
 mkdir -p "$tree" "$tmp/sh"
 for f in CMakeLists.txt cmake include src handlers scripts deploy tests db tools; do
