@@ -20,10 +20,10 @@ for f in CMakeLists.txt cmake include src handlers scripts deploy tests db tools
     [ -e "$src/$f" ] && cp -r "$src/$f" "$tree/"
 done
 for f in .clang-tidy .clang-format; do [ -e "$src/$f" ] && cp "$src/$f" "$tree/"; done
-check "git is installed" command -v git
+check "git is installed" command -v git >/dev/null
 (cd "$tree" && git init -q -b main && git add -A && git -c user.name=walk -c user.email=walk@localhost commit -qm main) \
     >/dev/null 2>&1
-check "the tree is a git repository on main" git -C "$tree" rev-parse --verify -q main
+check "the tree is a git repository on main" git -C "$tree" rev-parse --verify -q main >/dev/null
 
 python3 -B "$src/tests/docs_blocks.py" "$src/docs/handlers.md" "$tmp/unused" "$tmp/sh" --strict >"$tmp/blocks.list"
 check "the guide's blocks are extracted" test $? -eq 0
