@@ -352,6 +352,25 @@ t = {t["name"]: t for t in load(after_merge, crashes)["event_triggers"]}
 check("restored after the merge, the new trigger stays and sends crash_speed_band_staging",
       hasura.header_value(t["speed_band_from_latlon"], "HASURA_EVENT_NAME") == "crash_speed_band_staging")
 
+# staging merged over a pointed directory takes its triggers back, and names a trigger of a handler it lacks.
+taken = os.path.join(TMP, "taken")
+shutil.copytree(md, taken)
+render_ok("pr_845", "--metadata", taken, "--only", "crash_update_location", root=pr)
+m = hasura.MetadataDir(taken)
+gone = copy.deepcopy(triggers_of(out["staging"])["location_from_latlon"][1])
+gone["name"] = "retired_from_latlon"
+m.put(("public", "atd_txdot_crashes"), hasura.with_event_name(gone, "crash_retired_staging"))
+m.save()
+r = render_ok("staging", "--metadata", taken)
+check("staging over a pointed trigger says it takes it back",
+      "trigger location_from_latlon was pointed at pr_845: it is staging's again" in r.stderr, r.stderr)
+check("and warns of a trigger whose handler staging does not deploy, leaving it",
+      "warning: trigger retired_from_latlon on public.atd_txdot_crashes sends crash_retired_staging" in r.stderr and
+      "retired_from_latlon" in {t["name"] for t in load(taken, crashes)["event_triggers"]}, r.stderr)
+check("location_from_latlon sends crash_update_location_staging again",
+      hasura.header_value({t["name"]: t for t in load(taken, crashes)["event_triggers"]}["location_from_latlon"],
+                          "HASURA_EVENT_NAME") == "crash_update_location_staging")
+
 # The two-part output says the same as the directory: applying its parts by hand gives the same files.
 doc = json.loads(render_ok("pr_845", "--staging-root", SRC, "--only", "crash_speed_band,crash_update_location,"
                            "crash_update_jurisdiction,crash_update_noncr3_location", root=pr).stdout)
