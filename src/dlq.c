@@ -4,7 +4,14 @@
  * seen before, repeat until a receive brings nothing new.  A message is known
  * by its MessageId; a receive of one already seen (its hiding expired during
  * a long run) only refreshes its receipt handle, since SQS honours the latest
- * one.  What is left in the queue is made visible again at the end. */
+ * one.  What is left in the queue is made visible again at the end.
+ *
+ * A message's source queue is SQS's own system attribute DeadLetterQueueSourceArn,
+ * never a message attribute of that name (anyone who can send to a queue can set
+ * those).  A redrive stays inside the dead-letter queue's stage: the source must
+ * be <prefix><handler>_<stage> for the stage of atd-vz-data-events-deadletter_<stage>,
+ * and never a dead-letter queue; any other message is left where it is, with a
+ * line saying why. */
 #include "vz/dlq.h"
 
 #include <getopt.h>
@@ -28,6 +35,7 @@ typedef struct walk {
     vz_sqs_client *c;
     const vz_dlq_options *opts;
     const char *url; /* the dead-letter queue's URL */
+    char stage[96];  /* the dead-letter queue's stage (redrive), without a ".fifo" */
     FILE *out;
     vz_dlq_summary *sum;
     held *held;
@@ -45,14 +53,11 @@ typedef struct info {
     const vz_handler *handler;
 } info;
 
+/* A system attribute SQS set on the message ("Attributes"); never a message attribute, which the sender
+ * chose. */
 static const char *attr(const cJSON *msg, const char *name)
 {
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(msg, "Attributes"), name);
-    if (cJSON_IsString(a))
-        return a->valuestring;
-    /* Some servers hand system attributes over as message attributes: {"DataType","StringValue"}. */
-    a = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(msg, "MessageAttributes"), name);
-    a = cJSON_GetObjectItemCaseSensitive(a, "StringValue");
     return cJSON_IsString(a) ? a->valuestring : NULL;
 }
 
@@ -201,6 +206,44 @@ static held *remember(walk *w, const char *id, const char *receipt, bool *is_new
     return h;
 }
 
+/* The n bytes of s without a ".fifo" ending. */
+static size_t without_fifo(const char *s, size_t n)
+{
+    return n > 5 && strcmp(s + n - 5, ".fifo") == 0 ? n - 5 : n;
+}
+
+/* The stage a dead-letter queue's name says, VZ_DLQ_PREFIX<stage>[.fifo], into out; "" when it says none. */
+static void queue_stage(const char *queue, char *out, size_t n)
+{
+    size_t dl = strlen(VZ_DLQ_PREFIX), ql = without_fifo(queue, strlen(queue));
+    out[0] = '\0';
+    if (strncmp(queue, VZ_DLQ_PREFIX, dl) == 0 && ql > dl)
+        snprintf(out, n, "%.*s", (int)(ql - dl), queue + dl);
+}
+
+/* Why the source queue may not be fed by this dead-letter queue (into why), or NULL when it may: it must be
+ * <prefix><handler>_<stage> of the dead-letter queue's own stage, and not a dead-letter queue. */
+static const char *foreign_source(const walk *w, const info *in, char *why, size_t n)
+{
+    const char *prefix = getenv("VZ_QUEUE_PREFIX");
+    if (!prefix || !*prefix)
+        prefix = VZ_DEFAULT_QUEUE_PREFIX;
+    const char *q = in->source;
+    size_t ql = without_fifo(q, strlen(q)), pl = strlen(prefix), sl = strlen(w->stage);
+    if (strncmp(q, VZ_DLQ_PREFIX, strlen(VZ_DLQ_PREFIX)) == 0 ||
+        (strncmp(q, prefix, pl) == 0 && strncmp(q + pl, "deadletter_", 11) == 0)) {
+        snprintf(why, n, "its source %s is a dead-letter queue: never redriven into one", q);
+        return why;
+    }
+    if (strncmp(q, prefix, pl) != 0 || ql <= pl + sl + 1 || q[ql - sl - 1] != '_' ||
+        strncmp(q + ql - sl, w->stage, sl) != 0) {
+        snprintf(why, n, "its source %s is not a queue of stage %s (%.64s<handler>_%s): never redriven across stages",
+                 q, w->stage, prefix, w->stage);
+        return why;
+    }
+    return NULL;
+}
+
 /* SendMessage of the body (and its message attributes) to the source queue; DelaySeconds 0. */
 static vz_status send_back(walk *w, const cJSON *msg, const info *in, char *new_id, size_t n, vz_error *err)
 {
@@ -244,7 +287,13 @@ static void redrive_one(walk *w, const cJSON *msg, const info *in, held *h)
 {
     if (!in->source[0]) {
         w->sum->no_source++;
-        report(w, in, "left", "no DeadLetterQueueSourceArn: its source queue is unknown");
+        report(w, in, "left", "no DeadLetterQueueSourceArn set by SQS: its source queue is unknown");
+        return;
+    }
+    char why[512];
+    if (foreign_source(w, in, why, sizeof why)) {
+        w->sum->refused++;
+        report(w, in, "refused", why);
         return;
     }
     if (w->opts->dry_run) {
@@ -297,7 +346,10 @@ static vz_status run(vz_sqs_client *c, const vz_dlq_options *opts, FILE *out, vz
                      vz_error *err)
 {
     memset(sum, 0, sizeof *sum);
-    walk w = {c, opts, NULL, out, sum, NULL, 0, 0};
+    walk w = {c, opts, NULL, "", out, sum, NULL, 0, 0};
+    queue_stage(opts->queue, w.stage, sizeof w.stage);
+    if (!w.stage[0] && opts->stage)
+        snprintf(w.stage, sizeof w.stage, "%s", opts->stage);
     vz_status st = vz_sqs_client_queue_url(c, opts->queue, &w.url, err);
     if (st != VZ_OK)
         return st;
@@ -350,15 +402,35 @@ vz_status vz_dlq_list(vz_sqs_client *c, const vz_dlq_options *opts, FILE *out, v
 
 vz_status vz_dlq_redrive(vz_sqs_client *c, const vz_dlq_options *opts, FILE *out, vz_dlq_summary *sum, vz_error *err)
 {
+    char named[96];
+    queue_stage(opts->queue, named, sizeof named);
+    memset(sum, 0, sizeof *sum);
+    if (!named[0] && (!opts->stage || !*opts->stage)) {
+        vz_error_set(err, "DLQ.NoStage",
+                     "%s is not a stage's dead-letter queue (" VZ_DLQ_PREFIX "<stage>): say with --stage S which "
+                     "stage's queues its messages may go back to (the others are left); nothing was sent",
+                     opts->queue);
+        return VZ_EINVAL;
+    }
+    if (named[0] && opts->stage && *opts->stage && strcmp(named, opts->stage) != 0) {
+        vz_error_set(err, "DLQ.OtherStage",
+                     "%s is the dead-letter queue of stage %s, not of stage %.64s: its messages go back to stage "
+                     "%s's queues only; nothing was sent",
+                     opts->queue, named, opts->stage, named);
+        return VZ_EINVAL;
+    }
     return run(c, opts, out, sum, true, err);
 }
 
 static int usage(FILE *out)
 {
-    fprintf(out, "usage: vz-events dlq list|redrive [--stage S | --queue NAME] [--handler H] [--dry-run] [--json]\n"
-                 "The dead-letter queue of stage S (default VZ_STAGE) is " VZ_DLQ_PREFIX "S.\n"
+    fprintf(out, "usage: vz-events dlq list|redrive [--stage S | --queue NAME [--stage S]] [--handler H] [--dry-run] "
+                 "[--json]\n"
+                 "The dead-letter queue of stage S (default VZ_STAGE) is " VZ_DLQ_PREFIX "S; a redrive of\n"
+                 "another queue (--queue) needs --stage S, the stage whose queues it may feed.\n"
                  "list: each message's source queue, receive count, age and key (never the payload).\n"
-                 "redrive: send each message back to its own source queue, then delete it from the\n"
+                 "redrive: send each message back to its own source queue (SQS's DeadLetterQueueSourceArn,\n"
+                 "a queue of the same stage, never a dead-letter queue), then delete it from the\n"
                  "dead-letter queue; --handler H only H's messages; --dry-run sends and deletes nothing.\n"
                  "Uses AWS_REGION, the AWS credentials and AWS_ENDPOINT_URL_SQS as the functions do.\n");
     return 2;
@@ -381,13 +453,13 @@ int vz_cmd_dlq(int argc, char **argv)
         return usage(stderr);
     }
     bool redrive = strcmp(argv[1], "redrive") == 0;
-    const char *stage = getenv("VZ_STAGE"), *queue = NULL;
-    vz_dlq_options opts = {NULL, NULL, false, false, 0, 0};
+    const char *stage = getenv("VZ_STAGE"), *queue = NULL, *stage_opt = NULL;
+    vz_dlq_options opts = {NULL, NULL, false, false, 0, 0, NULL};
     int c;
     optind = 1;
     while ((c = getopt_long(argc - 1, argv + 1, "s:q:H:njh", longopts, NULL)) != -1) {
         if (c == 's')
-            stage = optarg;
+            stage = stage_opt = optarg;
         else if (c == 'q')
             queue = optarg;
         else if (c == 'H')
@@ -407,6 +479,7 @@ int vz_cmd_dlq(int argc, char **argv)
     char name[128];
     if (queue) {
         snprintf(name, sizeof name, "%s", queue);
+        opts.stage = stage_opt; /* --queue NAME --stage S: the stage whose queues it may feed */
     } else if (stage && *stage) {
         snprintf(name, sizeof name, VZ_DLQ_PREFIX "%s", stage);
     } else {
@@ -433,19 +506,24 @@ int vz_cmd_dlq(int argc, char **argv)
         ; /* nothing happened: the error below says why */
     else if (opts.json)
         printf("{\"queue\":\"%s\",\"messages\":%zu,\"selected\":%zu,\"sent\":%zu,\"deleted\":%zu,\"failed\":%zu,"
-               "\"noSource\":%zu,\"dryRun\":%s}\n",
-               name, sum.messages, sum.selected, sum.sent, sum.deleted, sum.failed, sum.no_source,
+               "\"noSource\":%zu,\"refused\":%zu,\"dryRun\":%s}\n",
+               name, sum.messages, sum.selected, sum.sent, sum.deleted, sum.failed, sum.no_source, sum.refused,
                opts.dry_run ? "true" : "false");
     else if (redrive)
         printf("%s: %zu messages, %zu selected, %zu sent back to their own queues and deleted%s, %zu failed, "
-               "%zu without a source queue\n",
+               "%zu without a source queue, %zu refused (another stage's queue or a dead-letter queue)\n",
                name, sum.messages, sum.selected, sum.deleted, opts.dry_run ? " (dry run: none)" : "", sum.failed,
-               sum.no_source);
+               sum.no_source, sum.refused);
     else
         printf("%s: %zu messages, %zu shown\n", name, sum.messages, sum.selected);
     if (st != VZ_OK) {
         fprintf(stderr, "vz-events dlq: %s\n", err.message);
         return 1;
     }
-    return sum.failed ? 1 : 0;
+    if (sum.refused)
+        fprintf(stderr,
+                "vz-events dlq: %zu messages left in %s: their source queue is another stage's or a dead-letter "
+                "queue (lines \"refused\" above); move them by hand to the queue they belong to, or delete them\n",
+                sum.refused, name);
+    return sum.failed || sum.refused ? 1 : 0;
 }

@@ -5,6 +5,13 @@
  * then the name, then the body.  Only a request that passed every check reaches
  * SQS.  The SQS client is created on the first request that needs it and kept
  * for the life of the process (one connection, queue URLs cached).
+ *
+ * A pull request's name, <handler>_pr_<N>, is routed by its form, not by this
+ * binary's registry: the handler may be one the pull request adds.  Its queue
+ * missing (the pull request closed) is the one failure with a second chance:
+ * the handler's staging queue, when staging has the handler.  A cached URL
+ * hides nothing there: SQS answers a SendMessage to a deleted queue's URL with
+ * the same QueueDoesNotExist as GetQueueUrl.
  */
 #include "vz/endpoint.h"
 
@@ -37,8 +44,12 @@ typedef struct answer {
     int status;
     char message[512];    /* the "message" of the JSON body */
     char event_name[96];  /* the name, once known to be well formed; else "" */
+    char handler[96];     /* the handler it names, once the name passed; else "" */
+    bool pr;              /* the name is a pull request's, <handler>_pr_<N> */
     size_t body_bytes;    /* decoded body size, once known */
     char message_id[128]; /* SQS MessageId when queued */
+    char queue[256];      /* where a rerouted event went; else "" */
+    char rerouted[256];   /* the missing queue it was meant for; else "" */
 } answer;
 
 static const char *str_item(const cJSON *o, const char *key)
@@ -113,6 +124,7 @@ typedef enum name_verdict {
     NAME_MISSING,      /* 403: no name */
     NAME_MALFORMED,    /* 400: characters or length */
     NAME_UNKNOWN,      /* 403: not <handler>_<stage> for a handler built in */
+    NAME_NOT_HANDLER,  /* 403: a pull request's name whose handler part no handler may have */
     NAME_OTHER_ENV,    /* 403: the stage belongs to another environment than VZ_STAGE's */
     NAME_NOT_DEPLOYED, /* 403: the handler is not deployed in that stage */
 } name_verdict;
@@ -157,9 +169,113 @@ static bool list_has(const char *list, const char *name, size_t n)
     return false;
 }
 
-/* The verdict on an event name, cheapest check first; the reason, for a person, in why. */
-static name_verdict judge_name(const char *name, const char *queue_prefix, char *why, size_t why_len)
+/* Names deploy/render refuses for a handler, and why (its RESERVED_NAMES). */
+static const char *const reserved_names[][2] = {
+    {"deadletter", "the stage's dead-letter queue"},
+    {"reconcile", "the stage's scheduled reconcile function"},
+    {"endpoint", "the environment's /events/ endpoint function"},
+    {"bootstrap", "the runtime's entry point"},
+};
+/* Words that would make "<handler>_<stage>" read two ways (its STAGE_WORDS). */
+static const char *const stage_words[] = {"pr", "staging", "production", "local"};
+/* The CloudFormation names a handler's resources would share with the stage's own: of render's SHARED_IDS,
+ * those that are a handler's name in CloudFormation form followed by one of its HANDLER_SUFFIXES. */
+static const char *const own_logical_ids[][2] = {
+    {"DeadLetter", "Queue"},
+    {"Endpoint", "LogGroup"},
+    {"Reconcile", "LogGroup"},
+};
+
+static bool is_lower_or_digit(char ch)
 {
+    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+}
+
+bool vz_endpoint_handler_name_ok(const char *name, size_t n, char *why, size_t why_len)
+{
+    bool chars = n > 0 && name[0] >= 'a' && name[0] <= 'z';
+    bool double_underscore = false;
+    for (size_t i = 1; chars && i < n; i++) {
+        chars = is_lower_or_digit(name[i]) || name[i] == '_';
+        double_underscore |= name[i] == '_' && name[i - 1] == '_';
+    }
+    if (!chars) {
+        snprintf(why, why_len, "lower-case letters, digits and _, starting with a letter");
+        return false;
+    }
+    if (name[n - 1] == '_') {
+        snprintf(why, why_len, "it ends with _");
+        return false;
+    }
+    if (double_underscore) {
+        snprintf(why, why_len, "it holds __ (CloudFormation names drop the _: a__b and a_b would be one)");
+        return false;
+    }
+    for (size_t i = 0; i < sizeof reserved_names / sizeof reserved_names[0]; i++) {
+        if (strlen(reserved_names[i][0]) == n && strncmp(name, reserved_names[i][0], n) == 0) {
+            snprintf(why, why_len, "%s is reserved (%s)", reserved_names[i][0], reserved_names[i][1]);
+            return false;
+        }
+    }
+    for (size_t start = 0; start < n;) { /* each _-separated word */
+        size_t end = start;
+        while (end < n && name[end] != '_')
+            end++;
+        for (size_t w = 0; w < sizeof stage_words / sizeof stage_words[0]; w++) {
+            if (strlen(stage_words[w]) == end - start && strncmp(name + start, stage_words[w], end - start) == 0) {
+                snprintf(why, why_len, "the word '%s' would make the event name <handler>_<stage> read two ways",
+                         stage_words[w]);
+                return false;
+            }
+        }
+        start = end + 1;
+    }
+    if (n > VZ_MAX_HANDLER_NAME) {
+        int prefix = (int)(sizeof VZ_DEFAULT_QUEUE_PREFIX - 1), suffix = (int)(sizeof "_pr_NNNNNNN" - 1);
+        snprintf(why, why_len,
+                 "%zu characters: with %s and the longest stage suffix _pr_NNNNNNN the function name takes %zu of "
+                 "Lambda's 64 (at most %d here)",
+                 n, VZ_DEFAULT_QUEUE_PREFIX, (size_t)prefix + n + (size_t)suffix, VZ_MAX_HANDLER_NAME);
+        return false;
+    }
+    static const char upper[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    char logical[VZ_MAX_HANDLER_NAME + 1]; /* "dead_letter" -> "DeadLetter", as render's logical() */
+    size_t ll = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (name[i] == '_')
+            continue;
+        if ((i == 0 || name[i - 1] == '_') && name[i] >= 'a' && name[i] <= 'z')
+            logical[ll++] = upper[name[i] - 'a'];
+        else
+            logical[ll++] = name[i];
+    }
+    logical[ll] = '\0';
+    for (size_t i = 0; i < sizeof own_logical_ids / sizeof own_logical_ids[0]; i++) {
+        if (strcmp(logical, own_logical_ids[i][0]) == 0) {
+            snprintf(why, why_len, "its CloudFormation name %s%s is one of the stage's own", logical,
+                     own_logical_ids[i][1]);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The length of the handler part of a pull request's event name, <handler>_pr_<N>; 0 when it is not one. */
+static size_t pr_handler_length(const char *name, size_t n)
+{
+    for (size_t i = n; i-- > 0;)
+        if (i + 4 <= n && strncmp(name + i, "_pr_", 4) == 0)
+            return is_pr_stage(name + i + 1) ? i : 0;
+    return 0;
+}
+
+/* The verdict on an event name, cheapest check first; the reason, for a person, in why.  On NAME_OK
+ * *handler_len is the length of the handler part and *pr whether the stage is a pull request's. */
+static name_verdict judge_name(const char *name, const char *queue_prefix, char *why, size_t why_len,
+                               size_t *handler_len, bool *pr)
+{
+    *handler_len = 0;
+    *pr = false;
     if (!queue_prefix)
         queue_prefix = VZ_DEFAULT_QUEUE_PREFIX;
     if (!name || !*name) {
@@ -179,6 +295,19 @@ static name_verdict judge_name(const char *name, const char *queue_prefix, char 
             return NAME_MALFORMED;
         }
     }
+    const char *env = getenv("VZ_STAGE");
+    /* A pull request's event: any handler name, since the pull request's own build reads its queue. */
+    size_t pl = pr_handler_length(name, n);
+    if (pl > 0 && environment_serves(env, name + pl + 1)) {
+        char rule[224];
+        if (!vz_endpoint_handler_name_ok(name, pl, rule, sizeof rule)) {
+            snprintf(why, why_len, "event name %s: %.*s is not a handler name: %s", name, (int)pl, name, rule);
+            return NAME_NOT_HANDLER;
+        }
+        *handler_len = pl;
+        *pr = true;
+        return NAME_OK;
+    }
     /* The longest handler name that is followed by '_' and a stage. */
     size_t hl = 0;
     for (size_t i = 0; i < vz_registry_count(); i++) {
@@ -192,23 +321,25 @@ static name_verdict judge_name(const char *name, const char *queue_prefix, char 
         return NAME_UNKNOWN;
     }
     const char *stage = name + hl + 1;
-    const char *env = getenv("VZ_STAGE");
     if (!environment_serves(env, stage)) {
         snprintf(why, why_len, "event name %s is for stage %s, which the %.32s endpoint does not serve", name, stage,
                  env);
         return NAME_OTHER_ENV;
     }
-    const char *deployed = getenv(is_pr_stage(stage) ? "VZ_DEPLOYED_PR_HANDLERS" : "VZ_DEPLOYED_HANDLERS");
+    const char *deployed = getenv("VZ_DEPLOYED_HANDLERS");
     if (deployed && !list_has(deployed, name, hl)) {
         snprintf(why, why_len, "handler %.*s is not deployed in stage %s", (int)hl, name, stage);
         return NAME_NOT_DEPLOYED;
     }
+    *handler_len = hl;
     return NAME_OK;
 }
 
 int vz_endpoint_check_name(const char *name, const char *queue_prefix, char *why, size_t why_len)
 {
-    name_verdict v = judge_name(name, queue_prefix, why, why_len);
+    size_t hl;
+    bool pr;
+    name_verdict v = judge_name(name, queue_prefix, why, why_len, &hl, &pr);
     return v == NAME_OK ? 0 : v == NAME_MALFORMED ? 400 : 403;
 }
 
@@ -300,23 +431,58 @@ static long send_timeout_ms(const vz_context *ctx)
     return left - 250 > 500 ? (long)(left - 250) : 500;
 }
 
-static void enqueue(const vz_context *ctx, const char *queue_prefix, const char *body, size_t len, answer *a)
+/* SendMessage of the body to `queue` on the process's client (made on first use). */
+static vz_status send_to(const vz_context *ctx, const char *queue, const char *body, size_t len, answer *a, vz_error *e)
 {
-    char queue[256]; /* the name was checked to fit VZ_SQS_MAX_QUEUE_NAME */
-    snprintf(queue, sizeof queue, "%s%s", queue_prefix ? queue_prefix : VZ_DEFAULT_QUEUE_PREFIX, a->event_name);
-    vz_error e = {{0}, {0}};
-    vz_status st = VZ_OK;
     if (!client) {
         vz_sqs_client_config cfg;
-        st = vz_sqs_client_config_from_env(&cfg, &e);
-        if (st == VZ_OK) {
-            client = vz_sqs_client_new(&cfg, &e);
-            st = client ? VZ_OK : VZ_ERR;
-        }
+        vz_status st = vz_sqs_client_config_from_env(&cfg, e);
+        if (st != VZ_OK)
+            return st;
+        client = vz_sqs_client_new(&cfg, e);
+        if (!client)
+            return VZ_ERR;
     }
-    if (st == VZ_OK)
-        st = vz_sqs_client_send(client, queue, body, len, VZ_ENDPOINT_DELAY_SECONDS, a->message_id,
-                                send_timeout_ms(ctx), &e);
+    return vz_sqs_client_send(client, queue, body, len, VZ_ENDPOINT_DELAY_SECONDS, a->message_id, send_timeout_ms(ctx),
+                              e);
+}
+
+/* Whether staging has handler `h`: built in, and deployed there (VZ_DEPLOYED_HANDLERS, when set). */
+static bool staging_has(const char *h)
+{
+    const char *deployed = getenv("VZ_DEPLOYED_HANDLERS");
+    return vz_registry_find(h) && (!deployed || list_has(deployed, h, strlen(h)));
+}
+
+/* A pull request's queue is gone (closed while a trigger still names it): the event goes to the
+ * handler's staging queue, so that nothing is lost.  True when it went; else e says why not. */
+static bool reroute(const vz_context *ctx, const char *prefix, const char *missing, const char *body, size_t len,
+                    answer *a, vz_error *e)
+{
+    char staging[256];
+    snprintf(staging, sizeof staging, "%s%s_staging", prefix, a->handler);
+    if (send_to(ctx, staging, body, len, a, e) != VZ_OK)
+        return false;
+    vz_log(VZ_LOG_WARN, NULL,
+           "endpoint: queue %s does not exist (its pull request was closed?): event %s sent to %s instead; "
+           "set the trigger's HASURA_EVENT_NAME back to %s_staging",
+           missing, a->message_id, staging, a->handler);
+    vz_metrics_emit_reroute(a->handler);
+    snprintf(a->queue, sizeof a->queue, "%s", staging);
+    snprintf(a->rerouted, sizeof a->rerouted, "%s", missing);
+    a->status = 200;
+    snprintf(a->message, sizeof a->message, "Update queued: %s on %.100s, because queue %.100s does not exist",
+             a->message_id, staging, missing);
+    return true;
+}
+
+static void enqueue(const vz_context *ctx, const char *queue_prefix, const char *body, size_t len, answer *a)
+{
+    const char *prefix = queue_prefix ? queue_prefix : VZ_DEFAULT_QUEUE_PREFIX;
+    char queue[256]; /* the name was checked to fit VZ_SQS_MAX_QUEUE_NAME */
+    snprintf(queue, sizeof queue, "%s%s", prefix, a->event_name);
+    vz_error e = {{0}, {0}};
+    vz_status st = send_to(ctx, queue, body, len, a, &e);
     if (st == VZ_OK) {
         a->status = 200;
         snprintf(a->message, sizeof a->message, "Update queued: %s", a->message_id);
@@ -324,7 +490,18 @@ static void enqueue(const vz_context *ctx, const char *queue_prefix, const char 
     }
     char reason[256];
     unavailable_reason(st, &e, queue, reason, sizeof reason);
-    vz_log(VZ_LOG_ERROR, NULL, "endpoint: cannot queue the event for %s (%s): %s", queue, e.type, e.message);
+    if (st == VZ_ENOTFOUND && a->pr && staging_has(a->handler)) {
+        vz_error e2 = {{0}, {0}};
+        if (reroute(ctx, prefix, queue, body, len, a, &e2))
+            return;
+        vz_log(VZ_LOG_ERROR, NULL,
+               "endpoint: queue %s does not exist, and the event cannot go to %s%s_staging (%s): %s", queue, prefix,
+               a->handler, e2.type, e2.message);
+        size_t used = strlen(reason);
+        snprintf(reason + used, sizeof reason - used, ", nor could it go to %.48s_staging", a->handler);
+    } else {
+        vz_log(VZ_LOG_ERROR, NULL, "endpoint: cannot queue the event for %s (%s): %s", queue, e.type, e.message);
+    }
     a->status = 503;
     snprintf(a->message, sizeof a->message, "Unable to queue update request: %s", reason);
 }
@@ -399,11 +576,12 @@ static void decide(const vz_context *ctx, const char *queue_prefix, const reques
         return;
     }
     const char *name = header(rq, "HASURA_EVENT_NAME");
-    char why[256];
-    name_verdict v = judge_name(name, queue_prefix, why, sizeof why);
+    char why[384];
+    size_t hl;
+    name_verdict v = judge_name(name, queue_prefix, why, sizeof why, &hl, &a->pr);
     if (v != NAME_OK) {
         a->status = v == NAME_MALFORMED ? 400 : 403;
-        if (v == NAME_OTHER_ENV || v == NAME_NOT_DEPLOYED)
+        if (v == NAME_OTHER_ENV || v == NAME_NOT_DEPLOYED || v == NAME_NOT_HANDLER)
             snprintf(a->message, sizeof a->message, "Forbidden Request: %s", why);
         else
             snprintf(a->message, sizeof a->message, "%s",
@@ -414,6 +592,7 @@ static void decide(const vz_context *ctx, const char *queue_prefix, const reques
         return;
     }
     snprintf(a->event_name, sizeof a->event_name, "%s", name);
+    snprintf(a->handler, sizeof a->handler, "%.*s", (int)hl, name);
     check_body(ctx, queue_prefix, rq, a);
 }
 
@@ -422,7 +601,11 @@ static char *render(const answer *a)
     cJSON *msg = cJSON_CreateObject();
     cJSON *resp = cJSON_CreateObject();
     cJSON *hdrs = resp ? cJSON_AddObjectToObject(resp, "headers") : NULL;
-    char *body = msg && cJSON_AddStringToObject(msg, "message", a->message) ? cJSON_PrintUnformatted(msg) : NULL;
+    bool ok = msg && cJSON_AddStringToObject(msg, "message", a->message);
+    if (ok && a->rerouted[0])
+        ok = cJSON_AddStringToObject(msg, "queue", a->queue) &&
+             cJSON_AddStringToObject(msg, "reroutedFrom", a->rerouted);
+    char *body = ok ? cJSON_PrintUnformatted(msg) : NULL;
     char *out = NULL;
     if (body && hdrs && cJSON_AddNumberToObject(resp, "statusCode", a->status) &&
         cJSON_AddStringToObject(hdrs, "content-type", "application/json") &&
@@ -446,6 +629,10 @@ static void log_answer(const request *rq, const answer *a, double ms)
         cJSON_AddStringToObject(extra, "method", rq->method ? rq->method : "");
         if (a->event_name[0])
             cJSON_AddStringToObject(extra, "eventName", a->event_name);
+        if (a->rerouted[0]) {
+            cJSON_AddStringToObject(extra, "queue", a->queue);
+            cJSON_AddStringToObject(extra, "reroutedFrom", a->rerouted);
+        }
         cJSON_AddNumberToObject(extra, "bodyBytes", (double)(a->body_bytes ? a->body_bytes : rq->body_len));
     }
     vz_log_fields f = VZ_LOG_FIELDS_NONE;
@@ -483,7 +670,8 @@ vz_status vz_endpoint_run(const vz_context *ctx, const char *queue_prefix, const
     memset(&a, 0, sizeof a);
     decide(ctx, queue_prefix, &rq, &a);
     log_answer(&rq, &a, vz_monotonic_ms() - t0);
-    vz_metrics_emit_request(a.status, named_handler(header(&rq, "HASURA_EVENT_NAME")));
+    /* A name that passed names its handler (a pull request's may be one this binary lacks). */
+    vz_metrics_emit_request(a.status, a.handler[0] ? a.handler : named_handler(header(&rq, "HASURA_EVENT_NAME")));
     *status = a.status;
     *response = render(&a);
     if (!*response) {

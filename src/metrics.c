@@ -105,6 +105,16 @@ void vz_metrics_emit_request(int status, const char *handler)
     emit(sets, 2, dims, m, 1, "metrics: request");
 }
 
+void vz_metrics_emit_reroute(const char *handler)
+{
+    static const char *const by_stage[] = {"Stage", NULL};
+    static const char *const by_name[] = {"Stage", "EventName", NULL};
+    const char *const *sets[] = {by_stage, by_name};
+    const char *dims[] = {"Stage", vz_metrics_stage(), "EventName", handler ? handler : "unknown", NULL};
+    const vz_metric m[] = {{"Rerouted", "Count", 1}};
+    emit(sets, 2, dims, m, 1, "metrics: rerouted");
+}
+
 void vz_metrics_emit_drift(const char *handler, double drift, double fixed)
 {
     const char *const *sets[] = {handler_stage};

@@ -1,9 +1,13 @@
-/* sqs_client.c -- Amazon SQS over AWS JSON 1.0, signed by libcurl's SigV4 (see sqs_client.h).
+/* sqs_client.c -- Amazon SQS over AWS JSON 1.0, signed by our SigV4 (see sqs_client.h, sigv4.h).
  *
  * Every call is one POST of a JSON document to the endpoint's root with
- * X-Amz-Target naming the action.  An answer of 200 is the result document; any
- * other status carries {"__type": "...#Code", "message": "..."}, which becomes
- * the vz_error.  The curl handle is reused so that calls share one connection.
+ * X-Amz-Target naming the action.  The request carries exactly the headers it
+ * signs (Host, Content-Type, X-Amz-Date, X-Amz-Target, X-Amz-Security-Token when
+ * there is a session token) plus the Authorization built from them; "Expect:" only
+ * stops libcurl from adding one and is neither sent nor signed.  An answer of
+ * 200 is the result document; any other status carries the service's error
+ * code and message, JSON or the Query protocol's XML (aws_error.h), which
+ * become the vz_error.  The curl handle is reused so that calls share one connection.
  *
  * SendMessage (and the GetQueueUrl it may need) is retried as the AWS SDKs'
  * standard retry mode does: at most 3 attempts; a retry only after a transient
@@ -19,18 +23,22 @@
  */
 #include "vz/sqs_client.h"
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <curl/curl.h>
 
+#include "vz/aws_error.h"
 #include "vz/buf.h"
 #include "vz/handler.h"
 #include "vz/log.h"
+#include "vz/sigv4.h"
 
 #define QUEUE_CACHE_SIZE 32
 #define DEFAULT_TIMEOUT_MS 10000L
@@ -49,14 +57,16 @@ typedef struct queue_entry {
 } queue_entry;
 
 struct vz_sqs_client {
-    CURL *curl;         /* one handle, one keep-alive connection */
-    char *endpoint;     /* base URL, no trailing slash */
-    char *region;       /* signing region */
-    char *userpwd;      /* "key:secret" for CURLOPT_USERPWD; wiped on free */
-    char *token_header; /* "X-Amz-Security-Token: ..." or NULL */
-    char sigv4[128];    /* "aws:amz:<region>:sqs" */
-    long timeout_ms;    /* default request cap */
-    const int *cancel;  /* abandon requests when non-zero, or NULL */
+    CURL *curl;        /* one handle, one keep-alive connection */
+    char *endpoint;    /* base URL, no trailing slash */
+    char *region;      /* signing region */
+    char *key_id;      /* AWS_ACCESS_KEY_ID */
+    char *secret;      /* AWS_SECRET_ACCESS_KEY; wiped on free */
+    char *token;       /* AWS_SESSION_TOKEN or NULL; wiped on free */
+    char *host;        /* the Host header sent and signed: the endpoint's authority, default port left out */
+    char *path;        /* the path every call posts to: the endpoint's, then "/" */
+    long timeout_ms;   /* default request cap */
+    const int *cancel; /* abandon requests when non-zero, or NULL */
     queue_entry queues[QUEUE_CACHE_SIZE];
     size_t nqueues;
     size_t next_evict; /* round-robin slot to reuse when the cache is full */
@@ -115,6 +125,44 @@ vz_status vz_sqs_client_config_from_env(vz_sqs_client_config *cfg, vz_error *err
     return VZ_OK;
 }
 
+/* The Host header and path of c->endpoint ("scheme://[user@]host[:port][/path]"), as libcurl would send
+ * them: the authority in lower case, without the scheme's default port; the path, then "/". */
+static vz_status split_endpoint(vz_sqs_client *c, vz_error *err)
+{
+    const char *e = c->endpoint, *sep = strstr(e, "://");
+    if (!sep || sep == e) {
+        vz_error_set(err, "SQS.Configuration",
+                     "the SQS endpoint %s is not a URL: set AWS_ENDPOINT_URL_SQS to http://HOST:PORT or https://HOST",
+                     e);
+        return VZ_EINVAL;
+    }
+    bool https = (size_t)(sep - e) == 5 && strncasecmp(e, "https", 5) == 0;
+    const char *auth = sep + 3;
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = memchr(auth, '@', alen);
+    if (at) {
+        alen -= (size_t)(at + 1 - auth);
+        auth = at + 1;
+    }
+    const char *dflt = https ? ":443" : ":80";
+    if (alen > strlen(dflt) && strncmp(auth + alen - strlen(dflt), dflt, strlen(dflt)) == 0)
+        alen -= strlen(dflt);
+    const char *path = auth + strcspn(auth, "/?#");
+    size_t plen = strcspn(path, "?#");
+    c->host = strndup(auth, alen);
+    c->path = malloc(plen + 2);
+    if (!c->host || !c->path || alen == 0) {
+        vz_error_set(err, alen == 0 ? "SQS.Configuration" : "Runtime.OutOfMemory",
+                     "cannot take the host out of the SQS endpoint %s", e);
+        return alen == 0 ? VZ_EINVAL : VZ_ENOMEM;
+    }
+    for (char *p = c->host; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    memcpy(c->path, path, plen);
+    memcpy(c->path + plen, "/", 2);
+    return VZ_OK;
+}
+
 vz_sqs_client *vz_sqs_client_new(const vz_sqs_client_config *cfg, vz_error *err)
 {
     static bool curl_ready;
@@ -144,18 +192,12 @@ vz_sqs_client *vz_sqs_client_new(const vz_sqs_client_config *cfg, vz_error *err)
         if (c->endpoint)
             snprintf(c->endpoint, n, "https://sqs.%s.amazonaws.com", cfg->region);
     }
-    size_t up = strlen(cfg->access_key_id) + strlen(cfg->secret_key) + 2;
-    c->userpwd = malloc(up);
-    if (c->userpwd)
-        snprintf(c->userpwd, up, "%s:%s", cfg->access_key_id, cfg->secret_key);
-    if (cfg->session_token && *cfg->session_token) {
-        size_t n = strlen(cfg->session_token) + 32;
-        c->token_header = malloc(n);
-        if (c->token_header)
-            snprintf(c->token_header, n, "X-Amz-Security-Token: %s", cfg->session_token);
-    }
-    if (!c->curl || !c->region || !c->endpoint || !c->userpwd ||
-        (cfg->session_token && *cfg->session_token && !c->token_header)) {
+    c->key_id = dup_str(cfg->access_key_id);
+    c->secret = dup_str(cfg->secret_key);
+    bool token = cfg->session_token && *cfg->session_token;
+    if (token)
+        c->token = dup_str(cfg->session_token);
+    if (!c->curl || !c->region || !c->endpoint || !c->key_id || !c->secret || (token && !c->token)) {
         vz_error_set(err, "Runtime.OutOfMemory", "cannot set up the SQS client");
         vz_sqs_client_free(c);
         return NULL;
@@ -163,7 +205,10 @@ vz_sqs_client *vz_sqs_client_new(const vz_sqs_client_config *cfg, vz_error *err)
     size_t elen = strlen(c->endpoint);
     while (elen > 0 && c->endpoint[elen - 1] == '/')
         c->endpoint[--elen] = '\0';
-    snprintf(c->sigv4, sizeof c->sigv4, "aws:amz:%s:sqs", c->region);
+    if (split_endpoint(c, err) != VZ_OK) {
+        vz_sqs_client_free(c);
+        return NULL;
+    }
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
     c->cancel = cfg->cancel;
     c->retry_tokens = RETRY_QUOTA;
@@ -183,8 +228,11 @@ void vz_sqs_client_free(vz_sqs_client *c)
     }
     free(c->endpoint);
     free(c->region);
-    wipe_free(c->userpwd);
-    wipe_free(c->token_header);
+    free(c->key_id);
+    free(c->host);
+    free(c->path);
+    wipe_free(c->secret);
+    wipe_free(c->token);
     free(c);
 }
 
@@ -213,26 +261,73 @@ static int progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_of
     return __atomic_load_n(cancel, __ATOMIC_ACQUIRE) ? 1 : 0;
 }
 
-/* Turn a non-200 answer into err: "com.amazonaws.sqs#QueueDoesNotExist" → type "QueueDoesNotExist". */
+/* Turn a non-200 answer into err, typed by the service's error code (JSON or XML body):
+ * "com.amazonaws.sqs#QueueDoesNotExist" → "QueueDoesNotExist", <Code>SignatureDoesNotMatch</Code> →
+ * "SignatureDoesNotMatch".  Only the message's first line is kept: a signature error goes on to quote
+ * the canonical request, session token included. */
 static vz_status answer_error(const char *action, long http, const buffer *b, vz_error *err)
 {
-    cJSON *doc = b->data ? cJSON_ParseWithLength(b->data, b->len) : NULL;
-    const cJSON *type = cJSON_GetObjectItemCaseSensitive(doc, "__type");
-    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(doc, "message");
-    if (!cJSON_IsString(msg))
-        msg = cJSON_GetObjectItemCaseSensitive(doc, "Message");
-    const char *code = cJSON_IsString(type) ? type->valuestring : "SQS.HttpError";
-    const char *hash = strrchr(code, '#');
-    if (hash)
-        code = hash + 1;
-    /* A signature error's message quotes the canonical request, headers (the session token) included. */
-    const char *text = cJSON_IsString(msg) && msg->valuestring ? msg->valuestring : NULL;
-    if (strstr(code, "Signature"))
-        text = NULL;
-    vz_error_set(err, code, "SQS %s answered HTTP %ld: %s%s%s", action, http, code, text ? ": " : "", text ? text : "");
-    vz_status st = strstr(code, "NonExistentQueue") || strstr(code, "QueueDoesNotExist") ? VZ_ENOTFOUND : VZ_EIO;
-    cJSON_Delete(doc);
-    return st;
+    vz_aws_error e;
+    if (!vz_aws_error_parse(b->data, b->len, &e)) {
+        vz_error_set(err, "SQS.HttpError", "SQS %s answered HTTP %ld with no AWS error code in its %zu-byte body",
+                     action, http, b->len);
+        return VZ_EIO;
+    }
+    vz_error_set(err, e.code, "SQS %s answered HTTP %ld: %s%s%s", action, http, e.code, e.message[0] ? ": " : "",
+                 e.message);
+    return strstr(e.code, "NonExistentQueue") || strstr(e.code, "QueueDoesNotExist") ? VZ_ENOTFOUND : VZ_EIO;
+}
+
+/* Append "Name: value" to *hdrs; false (list kept for freeing) when out of memory. */
+static bool add_header(struct curl_slist **hdrs, const char *name, const char *value)
+{
+    size_t n = strlen(name) + strlen(value) + 3;
+    char *line = malloc(n);
+    if (!line)
+        return false;
+    snprintf(line, n, "%s: %s", name, value);
+    struct curl_slist *h = curl_slist_append(*hdrs, line);
+    wipe_free(line); /* the Authorization or the session token may be in it */
+    if (!h)
+        return false;
+    *hdrs = h;
+    return true;
+}
+
+/* The request's headers, every one of them signed, with the Authorization that signs them; NULL on OOM.
+ * "Expect:" tells libcurl to send no Expect header (no 100-continue wait); it is not signed: not sent. */
+static struct curl_slist *signed_headers(const vz_sqs_client *c, const char *action, const char *payload)
+{
+    char target[96], date[17];
+    snprintf(target, sizeof target, "AmazonSQS.%s", action);
+    vz_sigv4_amz_date(time(NULL), date);
+    vz_sigv4_header h[] = {{"Host", c->host},
+                           {"Content-Type", "application/x-amz-json-1.0"},
+                           {"X-Amz-Date", date},
+                           {"X-Amz-Target", target},
+                           {"X-Amz-Security-Token", c->token}};
+    size_t n = c->token ? 5 : 4;
+    vz_sigv4_request r = {.method = "POST",
+                          .path = c->path,
+                          .headers = h,
+                          .nheaders = n,
+                          .payload = payload,
+                          .payload_len = strlen(payload),
+                          .amz_date = date};
+    vz_sigv4_key key = {.access_key_id = c->key_id, .secret_key = c->secret, .region = c->region, .service = "sqs"};
+    char *auth = vz_sigv4_authorization(&r, &key);
+    struct curl_slist *hdrs = NULL;
+    bool ok = auth != NULL;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = add_header(&hdrs, h[i].name, h[i].value);
+    ok = ok && add_header(&hdrs, "Authorization", auth);
+    struct curl_slist *e = ok ? curl_slist_append(hdrs, "Expect:") : NULL;
+    free(auth);
+    if (!e) {
+        curl_slist_free_all(hdrs);
+        return NULL;
+    }
+    return e;
 }
 
 vz_status vz_sqs_client_call(vz_sqs_client *c, const char *action, const cJSON *req, long timeout_ms, cJSON **resp,
@@ -240,21 +335,11 @@ vz_status vz_sqs_client_call(vz_sqs_client *c, const char *action, const cJSON *
 {
     *resp = NULL;
     char *payload = req ? cJSON_PrintUnformatted(req) : strdup("{}");
-    char target[96], url[1024];
-    snprintf(target, sizeof target, "X-Amz-Target: AmazonSQS.%s", action);
+    char url[1024];
     snprintf(url, sizeof url, "%s/", c->endpoint);
-    struct curl_slist *hdrs = NULL, *h;
-    h = curl_slist_append(hdrs, "Content-Type: application/x-amz-json-1.0");
-    hdrs = h ? h : hdrs;
-    h = h ? curl_slist_append(hdrs, target) : NULL;
-    hdrs = h ? h : hdrs;
-    h = h ? curl_slist_append(hdrs, "Expect:") : NULL;
-    hdrs = h ? h : hdrs;
-    if (h && c->token_header)
-        h = curl_slist_append(hdrs, c->token_header);
-    if (!payload || !h) {
+    struct curl_slist *hdrs = payload ? signed_headers(c, action, payload) : NULL;
+    if (!hdrs) {
         free(payload);
-        curl_slist_free_all(hdrs);
         vz_error_set(err, "Runtime.OutOfMemory", "cannot build the SQS %s request", action);
         return VZ_ENOMEM;
     }
@@ -267,8 +352,6 @@ vz_status vz_sqs_client_call(vz_sqs_client *c, const char *action, const cJSON *
     curl_easy_setopt(k, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(k, CURLOPT_POSTFIELDS, payload);
     curl_easy_setopt(k, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
-    curl_easy_setopt(k, CURLOPT_AWS_SIGV4, c->sigv4);
-    curl_easy_setopt(k, CURLOPT_USERPWD, c->userpwd);
     curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(k, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(k, CURLOPT_CONNECTTIMEOUT_MS, 3000L);

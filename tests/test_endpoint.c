@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -165,21 +166,19 @@ static void names_of_another_environment(void **state)
     unsetenv("VZ_STAGE");
 }
 
-/* VZ_DEPLOYED_HANDLERS / VZ_DEPLOYED_PR_HANDLERS: the handlers the environment deploys. */
+/* VZ_DEPLOYED_HANDLERS: the handlers the environment's own stage deploys; a pull request's stage takes any. */
 static void names_of_undeployed_handlers(void **state)
 {
     (void)state;
     char why[256];
     setenv("VZ_STAGE", "staging", 1);
     setenv("VZ_DEPLOYED_HANDLERS", "crash_update_location,crash_update_jurisdiction", 1);
-    setenv("VZ_DEPLOYED_PR_HANDLERS", "crash_update_location,example", 1);
     assert_int_equal(vz_endpoint_check_name("crash_update_location_staging", NULL, why, sizeof why), 0);
     assert_int_equal(vz_endpoint_check_name("crash_update_jurisdiction_staging", NULL, why, sizeof why), 0);
     assert_int_equal(vz_endpoint_check_name("example_staging", NULL, why, sizeof why), 403);
     assert_string_equal(why, "handler example is not deployed in stage staging");
     assert_int_equal(vz_endpoint_check_name("example_pr_45", NULL, why, sizeof why), 0);
-    assert_int_equal(vz_endpoint_check_name("crash_update_jurisdiction_pr_45", NULL, why, sizeof why), 403);
-    assert_string_equal(why, "handler crash_update_jurisdiction is not deployed in stage pr_45");
+    assert_int_equal(vz_endpoint_check_name("crash_update_noncr3_location_pr_45", NULL, why, sizeof why), 0);
     /* A list item is a whole name: "crash_update_location" does not admit "crash_update". */
     setenv("VZ_DEPLOYED_HANDLERS", "crash_update_locationx,xcrash_update_location,", 1);
     assert_int_equal(vz_endpoint_check_name("crash_update_location_staging", NULL, why, sizeof why), 403);
@@ -187,7 +186,98 @@ static void names_of_undeployed_handlers(void **state)
     assert_int_equal(vz_endpoint_check_name("crash_update_location_staging", NULL, why, sizeof why), 403);
     unsetenv("VZ_DEPLOYED_HANDLERS"); /* unset: every handler built in */
     assert_int_equal(vz_endpoint_check_name("example_staging", NULL, why, sizeof why), 0);
-    unsetenv("VZ_DEPLOYED_PR_HANDLERS");
+    unsetenv("VZ_STAGE");
+}
+
+/* vz_endpoint_handler_name_ok gives every verdict and reason of tests/fixtures/handler-names.txt, which
+ * deploy/render --check-name gives too (tests/handler_names_test.py). */
+static void handler_name_rule(void **state)
+{
+    (void)state;
+    FILE *f = fopen(VZ_FIXTURES "/handler-names.txt", "r");
+    assert_non_null(f);
+    char line[512], why[256];
+    int ok = 0, refused = 0;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (!line[0] || line[0] == '#')
+            continue;
+        char *verdict = line, *name = strchr(line, '\t');
+        assert_non_null(name);
+        *name++ = '\0';
+        char *reason = strchr(name, '\t');
+        if (reason)
+            *reason++ = '\0';
+        why[0] = '\0';
+        bool got = vz_endpoint_handler_name_ok(name, strlen(name), why, sizeof why);
+        if (strcmp(verdict, "ok") == 0) {
+            if (!got)
+                fail_msg("%s: refused (%s), the file says ok", name, why);
+            ok++;
+        } else {
+            assert_string_equal(verdict, "refused");
+            assert_non_null(reason);
+            if (got)
+                fail_msg("%s: accepted, the file says refused: %s", name, reason);
+            assert_string_equal(why, reason);
+            refused++;
+        }
+    }
+    fclose(f);
+    assert_true(ok >= 5);
+    assert_true(refused >= 10);
+    /* Only the n bytes given are the name: the rest of an event name is not read. */
+    assert_true(vz_endpoint_handler_name_ok("newcomer_pr_845", 8, why, sizeof why));
+    assert_false(vz_endpoint_handler_name_ok("newcomer_pr_845", 11, why, sizeof why));
+    assert_false(vz_endpoint_handler_name_ok("", 0, why, sizeof why));
+}
+
+/* A pull request's event name: any well-formed handler, built into this binary or not, where the
+ * environment serves pull requests; elsewhere today's rules. */
+static void names_of_pull_requests(void **state)
+{
+    (void)state;
+    char why[384];
+    char longest[64], too_long[64];
+    snprintf(longest, sizeof longest, "h%0*d_pr_1234567", VZ_MAX_HANDLER_NAME - 1, 0);
+    snprintf(too_long, sizeof too_long, "h%0*d_pr_1234567", VZ_MAX_HANDLER_NAME, 0);
+    assert_int_equal(VZ_MAX_HANDLER_NAME, 34);
+    static const char *const envs[] = {"staging", "local", NULL};
+    for (size_t i = 0; i < 3; i++) {
+        if (i < 2)
+            setenv("VZ_STAGE", envs[i], 1);
+        else
+            unsetenv("VZ_STAGE");
+        setenv("VZ_DEPLOYED_HANDLERS", "crash_update_location", 1); /* not read for a pull request's stage */
+        assert_int_equal(vz_endpoint_check_name("newcomer_check_pr_845", NULL, why, sizeof why), 0);
+        assert_int_equal(vz_endpoint_check_name("example_pr_845", NULL, why, sizeof why), 0);
+        assert_int_equal(vz_endpoint_check_name("crash_update_jurisdiction_pr_1", NULL, why, sizeof why), 0);
+        assert_int_equal(vz_endpoint_check_name(longest, NULL, why, sizeof why), 0);
+        assert_int_equal(vz_endpoint_check_name(too_long, NULL, why, sizeof why), 403);
+        assert_non_null(strstr(why, "35 characters"));
+        assert_int_equal(vz_endpoint_check_name("Newcomer_pr_845", NULL, why, sizeof why), 403);
+        assert_string_equal(why, "event name Newcomer_pr_845: Newcomer is not a handler name: lower-case letters, "
+                                 "digits and _, starting with a letter");
+        assert_int_equal(vz_endpoint_check_name("new__comer_pr_845", NULL, why, sizeof why), 403);
+        assert_non_null(strstr(why, "it holds __"));
+        assert_int_equal(vz_endpoint_check_name("x_pr_y_pr_845", NULL, why, sizeof why), 403);
+        assert_non_null(strstr(why, "x_pr_y is not a handler name: the word 'pr'"));
+        assert_int_equal(vz_endpoint_check_name("deadletter_pr_845", NULL, why, sizeof why), 403);
+        assert_non_null(strstr(why, "deadletter is reserved"));
+        assert_int_equal(vz_endpoint_check_name("_pr_845", NULL, why, sizeof why), 403);
+        assert_int_equal(vz_endpoint_check_name("newcomer-check_pr_845", NULL, why, sizeof why), 403);
+        /* Not a pull request's stage: a handler built in, deployed there, as before. */
+        assert_int_equal(vz_endpoint_check_name("newcomer_check_pr_0845", NULL, why, sizeof why), 403);
+        assert_int_equal(vz_endpoint_check_name("newcomer_check_staging", NULL, why, sizeof why), 403);
+        assert_string_equal(why, "the event name is not <handler>_<stage> for a handler this function serves");
+        unsetenv("VZ_DEPLOYED_HANDLERS");
+    }
+    /* Production serves no pull request: their names stay unknown or another environment's. */
+    setenv("VZ_STAGE", "production", 1);
+    assert_int_equal(vz_endpoint_check_name("newcomer_check_pr_845", NULL, why, sizeof why), 403);
+    assert_string_equal(why, "the event name is not <handler>_<stage> for a handler this function serves");
+    assert_int_equal(vz_endpoint_check_name("example_pr_845", NULL, why, sizeof why), 403);
+    assert_non_null(strstr(why, "which the production endpoint does not serve"));
     unsetenv("VZ_STAGE");
 }
 
@@ -208,6 +298,19 @@ static void refusals_name_the_reason(void **state)
     const char *example[] = {"HASURA_EVENT_API", SECRET, "HASURA_EVENT_NAME", "example_production", NULL};
     assert_int_equal(run_event(url_event("POST", BODY, 0, example), msg, sizeof msg), 403);
     assert_string_equal(msg, "Forbidden Request: handler example is not deployed in stage production");
+    /* A pull request's name that no handler may have, in staging: the rule that refused it. */
+    setenv("VZ_STAGE", "staging", 1);
+    const char *bad[] = {"HASURA_EVENT_API", SECRET, "HASURA_EVENT_NAME", "crash_location_local_pr_845", NULL};
+    assert_int_equal(run_event(url_event("POST", BODY, 0, bad), msg, sizeof msg), 403);
+    assert_string_equal(msg, "Forbidden Request: event name crash_location_local_pr_845: crash_location_local "
+                             "is not a handler name: the word 'local' would make the event name <handler>_<stage> "
+                             "read two ways");
+    /* A new handler's pull request gets past the checks (to a closed port: 503, and no staging queue is
+     * tried, since the queue service was not reached and the handler is not staging's). */
+    const char *fresh[] = {"HASURA_EVENT_API", SECRET, "HASURA_EVENT_NAME", "newcomer_check_pr_845", NULL};
+    assert_int_equal(run_event(url_event("POST", BODY, 0, fresh), msg, sizeof msg), 503);
+    assert_string_equal(msg, "Unable to queue update request: the queue service could not be reached");
+    setenv("VZ_STAGE", "production", 1);
     /* Without the key nothing is told, whatever the name. */
     const char *nokey[] = {"HASURA_EVENT_API", "wrong", "HASURA_EVENT_NAME", "example_production", NULL};
     assert_int_equal(run_event(url_event("POST", BODY, 0, nokey), msg, sizeof msg), 403);
@@ -363,6 +466,8 @@ int main(void)
         cmocka_unit_test(names),
         cmocka_unit_test(names_of_another_environment),
         cmocka_unit_test(names_of_undeployed_handlers),
+        cmocka_unit_test(handler_name_rule),
+        cmocka_unit_test(names_of_pull_requests),
         cmocka_unit_test(refusals_name_the_reason),
         cmocka_unit_test(handler_field_endpoint),
         cmocka_unit_test(base64_round_trip),

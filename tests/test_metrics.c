@@ -180,6 +180,27 @@ static void request_line_has_two_dimension_sets(void **state)
     unsetenv("VZ_STAGE");
 }
 
+/* The endpoint's Rerouted metric: a pull request's event sent to staging's queue instead. */
+static void reroute_line(void **state)
+{
+    (void)state;
+    setenv("VZ_STAGE", "staging", 1);
+    FILE *f = capture(1, VZ_LOG_INFO);
+    vz_metrics_emit_reroute("crash_update_location");
+    fclose(f);
+    cJSON *a = check_emf_line(g_buf, strlen(g_buf) - 1);
+    assert_string_equal(str(a, "message"), "metrics: rerouted");
+    assert_string_equal(str(a, "Stage"), "staging");
+    assert_string_equal(str(a, "EventName"), "crash_update_location");
+    assert_true(num(a, "Rerouted") == 1);
+    const cJSON *dims = cJSON_GetObjectItemCaseSensitive(directive0(a), "Dimensions");
+    assert_int_equal(cJSON_GetArraySize(dims), 2);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetArrayItem(dims, 0)), 1); /* [Stage]: one alarm for every handler */
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetArrayItem(dims, 1), 1)->valuestring, "EventName");
+    cJSON_Delete(a);
+    unsetenv("VZ_STAGE");
+}
+
 static void drift_line_and_empty_stage(void **state)
 {
     (void)state;
@@ -252,6 +273,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(batch_line_follows_the_specification),
         cmocka_unit_test(request_line_has_two_dimension_sets),
+        cmocka_unit_test(reroute_line),
         cmocka_unit_test(drift_line_and_empty_stage),
         cmocka_unit_test(text_format_writes_the_same_object),
         cmocka_unit_test(level_above_info_drops_metrics),

@@ -58,6 +58,10 @@ void vz_metrics_emit_batch(const char *handler, const vz_metrics_batch *b);
  * handler is the handler the event name names, or NULL for "unknown". */
 void vz_metrics_emit_request(int status, const char *handler);
 
+/* The endpoint's Rerouted metric (1): a pull request's event sent to the handler's staging queue because the
+ * pull request's queue is gone; dimension sets [Stage] and [Stage, EventName] (the handler). */
+void vz_metrics_emit_reroute(const char *handler);
+
 /* Reconcile's Drift and DriftFixed counts of one handler, dimensions [Handler, Stage]. */
 void vz_metrics_emit_drift(const char *handler, double drift, double fixed);
 

@@ -8,7 +8,13 @@
  * SQS moves them; then the dead letters of both handlers are mixed in one queue.  `list` shows each
  * one's source queue, receive count, age and key, never the payload; `redrive --dry-run` moves
  * nothing; `redrive --handler` sends back only that handler's, each to its own queue, byte for byte;
- * `redrive` the rest; a second `redrive` finds nothing and changes nothing. */
+ * `redrive` the rest; a second `redrive` finds nothing and changes nothing.
+ *
+ * A redrive stays in its stage: a message moved there from another stage's queue or from a
+ * dead-letter queue (misconfigured redrive policies), and one sent straight to the dead-letter
+ * queue with a message attribute named DeadLetterQueueSourceArn (not SQS's own), are left in
+ * place with a line saying why, and nothing reaches the queues they name; a queue that is not
+ * atd-vz-data-events-deadletter_<stage> is not redriven at all. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -295,8 +301,191 @@ static void dead_letters_go_back_to_their_own_queues(void **state)
     assert_int_equal(count(url_ncr), 0);
 }
 
+/* SendMessage with a message attribute DeadLetterQueueSourceArn naming `arn` (what a sender can set). */
+static void send_forged(const char *url, const char *body, const char *arn)
+{
+    cJSON *req = cJSON_CreateObject(), *resp = NULL;
+    cJSON_AddStringToObject(req, "QueueUrl", url);
+    cJSON_AddStringToObject(req, "MessageBody", body);
+    cJSON *a = cJSON_AddObjectToObject(cJSON_AddObjectToObject(req, "MessageAttributes"), "DeadLetterQueueSourceArn");
+    cJSON_AddStringToObject(a, "DataType", "String");
+    cJSON_AddStringToObject(a, "StringValue", arn);
+    vz_error err = {{0}, {0}};
+    vz_status st = vz_sqs_client_call(sqs, "SendMessage", req, 0, &resp, &err);
+    cJSON_Delete(req);
+    cJSON_Delete(resp);
+    if (st != VZ_OK)
+        fail_msg("SendMessage to %s: %s", url, err.message);
+}
+
+static const char *arn_of(const char *url, char *arn, size_t n)
+{
+    cJSON *attrs = NULL;
+    vz_error err = {{0}, {0}};
+    if (vz_sqs_client_attributes(sqs, url, &attrs, &err) != VZ_OK)
+        fail_msg("GetQueueAttributes: %s", err.message);
+    snprintf(arn, n, "%s", cJSON_GetObjectItemCaseSensitive(attrs, "QueueArn")->valuestring);
+    cJSON_Delete(attrs);
+    return arn;
+}
+
+/* SetQueueAttributes: the queue at url now moves a message to dlq_arn after 3 receives. */
+static void redrive_to(const char *url, const char *dlq_arn)
+{
+    char policy[512];
+    snprintf(policy, sizeof policy, "{\"deadLetterTargetArn\":\"%s\",\"maxReceiveCount\":3}", dlq_arn);
+    cJSON *req = cJSON_CreateObject(), *resp = NULL;
+    cJSON_AddStringToObject(req, "QueueUrl", url);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(req, "Attributes"), "RedrivePolicy", policy);
+    vz_error err = {{0}, {0}};
+    vz_status st = vz_sqs_client_call(sqs, "SetQueueAttributes", req, 0, &resp, &err);
+    cJSON_Delete(req);
+    cJSON_Delete(resp);
+    if (st != VZ_OK)
+        fail_msg("SetQueueAttributes %s: %s", url, err.message);
+}
+
+static char *copy(const char *s)
+{
+    assert_non_null(s);
+    char *c = strdup(s);
+    assert_non_null(c);
+    return c;
+}
+
+static void redrive_stays_in_its_stage(void **state)
+{
+    (void)state;
+    char s_own[40], s_other[48], d_own[128], d_other[128], q_own[128], q_other[128], arn[256];
+    snprintf(s_own, sizeof s_own, "st%ld_%ld", (long)getpid(), (long)time(NULL) % 100000);
+    snprintf(s_other, sizeof s_other, "x%s", s_own); /* another stage whose name ends with this one's */
+    snprintf(d_own, sizeof d_own, VZ_DLQ_PREFIX "%s", s_own);
+    snprintf(d_other, sizeof d_other, VZ_DLQ_PREFIX "%s", s_other);
+    snprintf(q_own, sizeof q_own, "atd-vz-data-events-crash_update_location_%s", s_own);
+    snprintf(q_other, sizeof q_other, "atd-vz-data-events-crash_update_location_%s", s_other);
+    char *u_dlq = copy(create(d_own, NULL));
+    arn_of(u_dlq, arn, sizeof arn);
+    /* Misconfigured redrive policies: another stage's queue and another dead-letter queue feed this one. */
+    char *u_own = copy(create(q_own, arn)), *u_other = copy(create(q_other, arn)),
+         *u_dother = copy(create(d_other, arn));
+    send(q_own, "{\"event\":{\"data\":{\"new\":{\"crash_id\":1}}},\"note\":\"" MARKER "\"}");
+    send(q_other, "{\"event\":{\"data\":{\"new\":{\"crash_id\":2}}},\"note\":\"" MARKER "\"}");
+    send(d_other, "{\"event\":{\"data\":{\"new\":{\"crash_id\":3}}},\"note\":\"" MARKER "\"}");
+    assert_int_equal(fail_until_moved(u_own, 1), 3);
+    assert_int_equal(fail_until_moved(u_other, 1), 3);
+    assert_int_equal(fail_until_moved(u_dother, 1), 3);
+    /* A sender's own "DeadLetterQueueSourceArn" message attribute, naming a queue of this stage. */
+    char forged[512];
+    const char *colon = strrchr(arn, ':');
+    assert_non_null(colon);
+    snprintf(forged, sizeof forged, "%.*s:%s", (int)(colon - arn), arn, q_own);
+    send_forged(u_dlq, "{\"event\":{\"data\":{\"new\":{\"crash_id\":4}}},\"note\":\"" MARKER "\"}", forged);
+    assert_int_equal(settles(u_dlq, 4), 4);
+
+    /* The dry run already says which are refused, and why. */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    vz_dlq_options opts = {d_own, NULL, true, true, 0, 1};
+    vz_dlq_summary sum;
+    vz_error err = {{0}, {0}};
+    assert_int_equal(vz_dlq_redrive(sqs, &opts, out, &sum, &err), VZ_OK);
+    fclose(out);
+    fprintf(stderr, "dlq redrive --dry-run of %s:\n%s", d_own, text);
+    assert_int_equal(sum.messages, 4);
+    assert_int_equal(sum.refused, 2);
+    assert_int_equal(sum.no_source, 1);
+    assert_int_equal(lines_with(text, "\"action\":\"would send\""), 1);
+    free(text);
+
+    out = open_memstream(&text, &len);
+    opts.dry_run = false;
+    assert_int_equal(vz_dlq_redrive(sqs, &opts, out, &sum, &err), VZ_OK);
+    fclose(out);
+    fprintf(stderr, "dlq redrive of %s:\n%s", d_own, text);
+    assert_null(strstr(text, MARKER));
+    assert_int_equal(sum.messages, 4);
+    assert_int_equal(sum.sent, 1);
+    assert_int_equal(sum.deleted, 1);
+    assert_int_equal(sum.refused, 2);
+    assert_int_equal(sum.no_source, 1);
+    assert_int_equal(sum.failed, 0);
+    char want[512];
+    snprintf(want, sizeof want,
+             "\"action\":\"refused\",\"detail\":\"its source %s is not a queue of stage %s "
+             "(atd-vz-data-events-<handler>_%s): never redriven across stages\"",
+             q_other, s_own, s_own);
+    assert_int_equal(lines_with(text, want), 1);
+    snprintf(want, sizeof want,
+             "\"action\":\"refused\",\"detail\":\"its source %s is a dead-letter queue: never redriven into one\"",
+             d_other);
+    assert_int_equal(lines_with(text, want), 1);
+    assert_int_equal(lines_with(text, "\"sourceQueue\":null,\"handler\":\"unknown\""), 1); /* the forged one */
+    assert_int_equal(lines_with(text, "\"action\":\"left\",\"detail\":\"no DeadLetterQueueSourceArn set by SQS"), 1);
+    free(text);
+    /* Only the message of this stage's own queue went back; the three others stay dead letters. */
+    char got[4][256];
+    assert_int_equal(drain(u_own, got, 4), 1);
+    assert_non_null(strstr(got[0], "\"crash_id\":1}"));
+    assert_int_equal(count(u_other), 0);
+    assert_int_equal(count(u_dother), 0);
+    assert_int_equal(settles(u_dlq, 3), 3);
+
+    /* A stage's dead-letter queue redriven as another stage's: refused, nothing received or sent. */
+    vz_dlq_options wrong = {d_own, NULL, false, true, 0, 1, s_other};
+    out = open_memstream(&text, &len);
+    assert_int_equal(vz_dlq_redrive(sqs, &wrong, out, &sum, &err), VZ_EINVAL);
+    fclose(out);
+    assert_string_equal(text, "");
+    free(text);
+    assert_non_null(strstr(err.message, "not of stage"));
+    assert_int_equal(sum.messages, 0);
+
+    /* A dead-letter queue not named for a stage (the original system's shared one): only with --stage,
+     * and then only that stage's messages go back. */
+    char shared[128];
+    snprintf(shared, sizeof shared, "atd_vz_deadletter_queue_%s", s_own);
+    char *u_shared = copy(create(shared, NULL));
+    arn_of(u_shared, arn, sizeof arn);
+    redrive_to(u_own, arn); /* the same queues, now redriving to the shared one */
+    redrive_to(u_other, arn);
+    send(q_own, "{\"event\":{\"data\":{\"new\":{\"crash_id\":5}}},\"note\":\"" MARKER "\"}");
+    send(q_other, "{\"event\":{\"data\":{\"new\":{\"crash_id\":6}}},\"note\":\"" MARKER "\"}");
+    assert_int_equal(fail_until_moved(u_own, 1), 3);
+    assert_int_equal(fail_until_moved(u_other, 1), 3);
+    assert_int_equal(settles(u_shared, 2), 2);
+    vz_dlq_options bare = {shared, NULL, false, true, 0, 1, NULL};
+    out = open_memstream(&text, &len);
+    assert_int_equal(vz_dlq_redrive(sqs, &bare, out, &sum, &err), VZ_EINVAL);
+    fclose(out);
+    assert_string_equal(text, "");
+    free(text);
+    assert_non_null(strstr(err.message, "is not a stage's dead-letter queue"));
+    assert_non_null(strstr(err.message, "--stage S"));
+    vz_dlq_options staged = {shared, NULL, false, true, 0, 1, s_own};
+    out = open_memstream(&text, &len);
+    assert_int_equal(vz_dlq_redrive(sqs, &staged, out, &sum, &err), VZ_OK);
+    fclose(out);
+    fprintf(stderr, "dlq redrive --queue %s --stage %s:\n%s", shared, s_own, text);
+    free(text);
+    assert_int_equal(sum.messages, 2);
+    assert_int_equal(sum.sent, 1);
+    assert_int_equal(sum.refused, 1);
+    assert_int_equal(drain(u_own, got, 4), 1);
+    assert_non_null(strstr(got[0], "\"crash_id\":5}"));
+    assert_int_equal(count(u_other), 0);
+    assert_int_equal(settles(u_shared, 1), 1);
+    assert_int_equal(settles(u_dlq, 3), 3);
+    free(u_shared);
+    free(u_dlq);
+    free(u_own);
+    free(u_other);
+    free(u_dother);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(dead_letters_go_back_to_their_own_queues)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(dead_letters_go_back_to_their_own_queues),
+                                       cmocka_unit_test(redrive_stays_in_its_stage)};
     return cmocka_run_group_tests_name("dlq (local-aws-sqs)", tests, setup, teardown);
 }

@@ -7,7 +7,14 @@
  * Every bad request of the issue is sent; each must get its status and queue
  * nothing: the queue's count (visible + in flight + delayed) is checked after
  * each one.  The good ones are then received (after their 10 s delay) and their
- * bodies compared byte for byte. */
+ * bodies compared byte for byte.
+ *
+ * A pull request's queues (staging's endpoint, VZ_STAGE=staging, under a queue
+ * prefix of this run's own): a new handler staging's binary lacks reaches its
+ * queue; when a pull request's queue is deleted (its URL cached by the endpoint's
+ * client) the event goes to the handler's staging queue if staging has that
+ * handler, with a WARN line, the Rerouted metric and an answer saying where, and
+ * is answered 503 otherwise. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +30,7 @@
 #include "vz/base64.h"
 #include "vz/endpoint.h"
 #include "vz/invocation.h"
+#include "vz/log.h"
 #include "vz/md5.h"
 #include "vz/sqs_client.h"
 
@@ -34,7 +42,9 @@ static char stage[48]; /* unique per run: the event names are example_<stage> */
 static char event_name[64];
 static char queue[128];
 static const char *queue_url;
-static long queued; /* messages the good requests queued so far */
+static long queued;            /* messages the good requests queued so far */
+static const char *run_prefix; /* the queue prefix requests are run with; NULL = the default */
+static cJSON *last_body;       /* the JSON body of the last answer */
 
 static int setup(void **state)
 {
@@ -66,6 +76,7 @@ static int teardown(void **state)
     (void)state;
     vz_endpoint_shutdown();
     vz_sqs_client_free(sqs);
+    cJSON_Delete(last_body);
     return 0;
 }
 
@@ -87,6 +98,7 @@ static int run_event(cJSON *ev, char *msg, size_t n)
     vz_arena_init(&arena, 0);
     vz_context ctx = {"it", vz_now_ms() + 30000, NULL, NULL, &arena};
     vz_batch_options opts = {0};
+    opts.queue_prefix = run_prefix;
     vz_invocation_result res;
     vz_error err = {{0}, {0}};
     assert_int_equal(vz_invocation_run(&opts, &ctx, text, strlen(text), &res, &err), VZ_OK);
@@ -95,7 +107,8 @@ static int run_event(cJSON *ev, char *msg, size_t n)
     cJSON *body = cJSON_Parse(cJSON_GetObjectItemCaseSensitive(resp, "body")->valuestring);
     snprintf(msg, n, "%s", cJSON_GetObjectItemCaseSensitive(body, "message")->valuestring);
     assert_int_equal(cJSON_GetObjectItemCaseSensitive(resp, "statusCode")->valueint, res.http_status);
-    cJSON_Delete(body);
+    cJSON_Delete(last_body);
+    last_body = body;
     cJSON_Delete(resp);
     free(res.response);
     vz_arena_destroy(&arena);
@@ -329,6 +342,205 @@ static void client_round_trip(void **state)
     assert_int_equal(vz_sqs_client_send(sqs, name, big, sizeof big, 0, id, 0, &err), VZ_EINVAL);
 }
 
+/* A queue made for the pull-request test; its URL copied into url (the client's cache may drop it). */
+static void make_queue(const char *name, char *url, size_t n)
+{
+    const char *u = NULL;
+    vz_error err = {{0}, {0}};
+    if (vz_sqs_client_create_queue(sqs, name, NULL, &u, &err) != VZ_OK)
+        fail_msg("CreateQueue %s: %s", name, err.message);
+    snprintf(url, n, "%s", u);
+}
+
+static void delete_queue(const char *url)
+{
+    cJSON *req = cJSON_CreateObject(), *resp = NULL;
+    cJSON_AddStringToObject(req, "QueueUrl", url);
+    vz_error err = {{0}, {0}};
+    vz_status st = vz_sqs_client_call(sqs, "DeleteQueue", req, 0, &resp, &err);
+    cJSON_Delete(req);
+    cJSON_Delete(resp);
+    if (st != VZ_OK)
+        fail_msg("DeleteQueue %s: %s", url, err.message);
+}
+
+static long count_at(const char *url)
+{
+    vz_error err = {{0}, {0}};
+    long n = vz_sqs_client_count(sqs, url, &err);
+    if (n < 0)
+        fail_msg("GetQueueAttributes %s: %s", url, err.message);
+    return n;
+}
+
+/* Post an event named `name` through the endpoint; its status, the answer's message in msg. */
+static int post(const char *name, char *msg, size_t n)
+{
+    const char *h[] = {"hasura_event_api", SECRET, "hasura_event_name", name, NULL};
+    return run_event(url_event("POST", BODY, strlen(BODY), 0, h), msg, n);
+}
+
+static const char *body_member(const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(last_body, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The lines of the captured log that hold every one of the NULL-terminated needles. */
+static int log_lines_with(const char *log, ...)
+{
+    int found = 0;
+    for (const char *line = log; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        bool all = true;
+        va_list ap;
+        va_start(ap, log);
+        for (const char *needle; all && (needle = va_arg(ap, const char *));) {
+            const char *hit = strstr(line, needle);
+            all = hit && hit + strlen(needle) <= line + len;
+        }
+        va_end(ap);
+        found += all;
+        line = end ? end + 1 : NULL;
+    }
+    return found;
+}
+
+/* Receive the `want` messages at url (after their 10 s delay), check each body and delete it. */
+static void receive_bodies(const char *url, int want)
+{
+    vz_error err = {{0}, {0}};
+    int got = 0;
+    time_t until = time(NULL) + 30;
+    while (got < want && time(NULL) < until) {
+        cJSON *msgs = NULL;
+        assert_int_equal(vz_sqs_client_receive(sqs, url, 10, 5, 60, &msgs, &err), VZ_OK);
+        const cJSON *m;
+        cJSON_ArrayForEach(m, msgs)
+        {
+            assert_string_equal(cJSON_GetObjectItemCaseSensitive(m, "Body")->valuestring, BODY);
+            const char *rh = cJSON_GetObjectItemCaseSensitive(m, "ReceiptHandle")->valuestring;
+            assert_int_equal(vz_sqs_client_delete_batch(sqs, url, &rh, 1, &err), VZ_OK);
+            got++;
+        }
+        cJSON_Delete(msgs);
+    }
+    if (got != want)
+        fail_msg("%d of %d messages arrived at %s within 30 s", got, want, url);
+    assert_int_equal(count_at(url), 0);
+}
+
+static void pull_request_queues(void **state)
+{
+    (void)state;
+    char prefix[48], msg[512];
+    snprintf(prefix, sizeof prefix, "it%ld-%ld-", (long)getpid(), (long)time(NULL) % 100000);
+    run_prefix = prefix;
+    setenv("VZ_STAGE", "staging", 1);
+    setenv("VZ_DEPLOYED_HANDLERS", "crash_update_location,crash_update_jurisdiction,crash_update_noncr3_location", 1);
+    char *log = NULL;
+    size_t log_len = 0;
+    FILE *log_file = open_memstream(&log, &log_len);
+    assert_non_null(log_file);
+    vz_log_configure(1, VZ_LOG_INFO, log_file);
+
+    char new_pr[128], new_staging[128], loc_pr[128], loc_staging[128], ex_staging[128];
+    char new_pr_url[256], new_staging_url[256], loc_pr_url[256], loc_staging_url[256], ex_staging_url[256];
+    snprintf(new_pr, sizeof new_pr, "%snewcomer_check_pr_845", prefix);
+    snprintf(new_staging, sizeof new_staging, "%snewcomer_check_staging", prefix);
+    snprintf(loc_pr, sizeof loc_pr, "%scrash_update_location_pr_845", prefix);
+    snprintf(loc_staging, sizeof loc_staging, "%scrash_update_location_staging", prefix);
+    snprintf(ex_staging, sizeof ex_staging, "%sexample_staging", prefix);
+    make_queue(new_pr, new_pr_url, sizeof new_pr_url);
+    make_queue(new_staging, new_staging_url, sizeof new_staging_url);
+    make_queue(loc_pr, loc_pr_url, sizeof loc_pr_url);
+    make_queue(loc_staging, loc_staging_url, sizeof loc_staging_url);
+    make_queue(ex_staging, ex_staging_url, sizeof ex_staging_url);
+
+    /* A handler staging's binary does not have: its pull request's queue gets the event. */
+    assert_int_equal(post("newcomer_check_pr_845", msg, sizeof msg), 200);
+    assert_non_null(strstr(msg, "Update queued: "));
+    assert_null(body_member("reroutedFrom"));
+    assert_int_equal(count_at(new_pr_url), 1);
+
+    /* A handler staging has, its pull request's queue there: the event goes to that queue (and the
+     * endpoint's client now holds its URL). */
+    assert_int_equal(post("crash_update_location_pr_845", msg, sizeof msg), 200);
+    assert_null(body_member("reroutedFrom"));
+    assert_int_equal(count_at(loc_pr_url), 1);
+    assert_int_equal(count_at(loc_staging_url), 0);
+
+    /* The pull request closes (its queue deleted) while the trigger still names it: the cached URL
+     * fails, and the event goes to the handler's staging queue, with a WARN line, the metric and the
+     * answer saying where. */
+    delete_queue(loc_pr_url);
+    assert_int_equal(post("crash_update_location_pr_845", msg, sizeof msg), 200);
+    char want[512];
+    snprintf(want, sizeof want, " on %s, because queue %s does not exist", loc_staging, loc_pr);
+    assert_non_null(strstr(msg, want));
+    assert_string_equal(body_member("queue"), loc_staging);
+    assert_string_equal(body_member("reroutedFrom"), loc_pr);
+    assert_int_equal(count_at(loc_staging_url), 1);
+    /* A second event while the trigger still names the pull request: rerouted again. */
+    assert_int_equal(post("crash_update_location_pr_845", msg, sizeof msg), 200);
+    assert_string_equal(body_member("queue"), loc_staging);
+    assert_int_equal(count_at(loc_staging_url), 2);
+
+    /* The pull request reopens (its queue made again): its events go to it again. */
+    make_queue(loc_pr, loc_pr_url, sizeof loc_pr_url);
+    assert_int_equal(post("crash_update_location_pr_845", msg, sizeof msg), 200);
+    assert_null(body_member("reroutedFrom"));
+    assert_int_equal(count_at(loc_pr_url), 1);
+    assert_int_equal(count_at(loc_staging_url), 2);
+
+    /* A deleted pull-request queue of a handler staging lacks: 503, and nothing goes to a staging
+     * queue, even one of that name (staging's functions would not run that handler). */
+    delete_queue(new_pr_url);
+    assert_int_equal(post("newcomer_check_pr_845", msg, sizeof msg), 503);
+    snprintf(want, sizeof want, "Unable to queue update request: queue %s does not exist", new_pr);
+    assert_string_equal(msg, want);
+    assert_int_equal(count_at(new_staging_url), 0);
+    /* The same for a handler built in but not deployed in staging (example: pull requests only). */
+    assert_int_equal(post("example_pr_845", msg, sizeof msg), 503);
+    assert_non_null(strstr(msg, "does not exist"));
+    assert_int_equal(count_at(ex_staging_url), 0);
+    /* A handler staging has, but neither its pull request's queue nor its staging queue exists: 503. */
+    assert_int_equal(post("crash_update_jurisdiction_pr_845", msg, sizeof msg), 503);
+    snprintf(want, sizeof want,
+             "Unable to queue update request: queue %scrash_update_jurisdiction_pr_845 does not exist, nor could it "
+             "go to crash_update_jurisdiction_staging",
+             prefix);
+    assert_string_equal(msg, want);
+
+    vz_log_configure_from_env();
+    fclose(log_file);
+    fprintf(stderr, "the endpoint's log:\n%s", log);
+    char pr_queue_log[192], staging_log[192];
+    snprintf(pr_queue_log, sizeof pr_queue_log, "queue %s does not exist", loc_pr);
+    snprintf(staging_log, sizeof staging_log, "sent to %s instead", loc_staging);
+    assert_int_equal(log_lines_with(log, "\"level\":\"WARN\"", pr_queue_log, staging_log, (char *)NULL), 2);
+    snprintf(want, sizeof want, "SendMessage for %s", loc_pr); /* the cached URL was tried, and failed */
+    assert_true(log_lines_with(log, want, (char *)NULL) >= 1);
+    assert_int_equal(log_lines_with(log, "\"Name\":\"Rerouted\"", "\"Stage\":\"staging\"",
+                                    "\"EventName\":\"crash_update_location\"", "\"Rerouted\":1", (char *)NULL),
+                     2);
+    assert_int_equal(log_lines_with(log, "\"Rerouted\":1", (char *)NULL), 2);
+    assert_int_equal(log_lines_with(log, "\"Name\":\"Requests\"", "\"Status\":\"200\"",
+                                    "\"EventName\":\"newcomer_check\"", (char *)NULL),
+                     1);
+    assert_int_equal(log_lines_with(log, "\"Name\":\"Requests\"", "\"Status\":\"503\"", (char *)NULL), 3);
+    assert_null(strstr(log, SECRET));
+    free(log);
+
+    /* Nothing lost: each queue holds the body as posted. */
+    receive_bodies(loc_pr_url, 1);
+    receive_bodies(loc_staging_url, 2);
+    unsetenv("VZ_DEPLOYED_HANDLERS");
+    unsetenv("VZ_STAGE");
+    run_prefix = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -336,6 +548,7 @@ int main(void)
         cmocka_unit_test(bad_requests_queue_nothing),
         cmocka_unit_test(good_requests_are_queued_once),
         cmocka_unit_test(missing_queue_is_503),
+        cmocka_unit_test(pull_request_queues),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -105,8 +105,9 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         else:
             req = urllib.request.Request(ARGS[0] + self.path, data=data, method="POST")
+            # Host as the client sent it: it is signed (SigV4), and the verifier behind checks it.
             for k, v in self.headers.items():
-                if k.lower() not in ("host", "content-length", "connection"):
+                if k.lower() not in ("content-length", "connection"):
                     req.add_header(k, v)
             try:
                 with urllib.request.urlopen(req, timeout=30) as up:
