@@ -36,7 +36,9 @@ CREATE TABLE atd_txdot_crashes (
     rpt_sec_street_name text,
     private_dr_fl       char(1) CHECK (private_dr_fl IN ('Y', 'N')),
     crash_sev_id        integer,  -- severity: picks the cost and speed-management weights
-    est_comp_cost       numeric,  -- kept by the audit trigger (below)
+    est_comp_cost       numeric,  -- kept by the audit trigger (below), by unit
+    est_comp_cost_crash_based numeric,  -- kept by the audit trigger, by crash
+    est_econ_cost       numeric,  -- kept by the audit trigger
     speed_mgmt_points   numeric,  -- kept by the audit trigger
     atd_mode_category_metadata json,  -- the crash's units and their modes, kept by the audit trigger
     updated_by          text,
@@ -81,12 +83,22 @@ CREATE TABLE atd_jurisdictions (
 );
 CREATE INDEX atd_jurisdictions_geometry_gix ON atd_jurisdictions USING gist (geometry);
 
--- Lookup tables and units, read by the crashes' audit trigger (below).  Only the columns
--- the trigger reads; the production tables have more.
+-- Lookup tables and units, read by the crashes' audit trigger (below): the eight tables
+-- production's trigger reads.  Only the columns the trigger reads; the production tables have more.
 CREATE TABLE atd_txdot__est_comp_cost (
     est_comp_cost_id     integer PRIMARY KEY,  -- = crash_sev_id
     est_comp_cost_desc   varchar(64),
     est_comp_cost_amount numeric
+);
+CREATE TABLE atd_txdot__est_comp_cost_crash_based (
+    est_comp_cost_id     integer PRIMARY KEY,  -- = crash_sev_id
+    est_comp_cost_desc   varchar(64),
+    est_comp_cost_amount numeric
+);
+CREATE TABLE atd_txdot__est_econ_cost (
+    est_econ_cost_id     integer PRIMARY KEY,  -- = crash_sev_id
+    est_econ_cost_desc   varchar(64),
+    est_econ_cost_amount numeric
 );
 CREATE TABLE atd_txdot__speed_mgmt_lkp (
     speed_mgmt_id     integer PRIMARY KEY,  -- = crash_sev_id
@@ -117,6 +129,12 @@ CREATE INDEX atd_txdot_units_crash_idx ON atd_txdot_units (crash_id);
 INSERT INTO atd_txdot__est_comp_cost VALUES
     (0, 'UNKNOWN', 0), (1, 'INCAPACITATING INJURY', 3000000), (2, 'NON-INCAPACITATING INJURY', 250000),
     (3, 'POSSIBLE INJURY', 200000), (4, 'KILLED', 3500000), (5, 'NOT INJURED', 20000);
+INSERT INTO atd_txdot__est_comp_cost_crash_based VALUES
+    (0, 'UNKNOWN', 0), (1, 'INCAPACITATING INJURY', 2500000), (2, 'NON-INCAPACITATING INJURY', 200000),
+    (3, 'POSSIBLE INJURY', 150000), (4, 'KILLED', 3000000), (5, 'NOT INJURED', 15000);
+INSERT INTO atd_txdot__est_econ_cost VALUES
+    (0, 'UNKNOWN', 0), (1, 'INCAPACITATING INJURY', 250000), (2, 'NON-INCAPACITATING INJURY', 70000),
+    (3, 'POSSIBLE INJURY', 40000), (4, 'KILLED', 1600000), (5, 'NOT INJURED', 10000);
 INSERT INTO atd_txdot__speed_mgmt_lkp VALUES
     (0, 'UNKNOWN', 0), (1, 'INCAPACITATING INJURY', 5), (2, 'NON-INCAPACITATING INJURY', 1),
     (3, 'POSSIBLE INJURY', 1), (4, 'KILLED', 10), (5, 'NOT INJURED', 0);
@@ -127,9 +145,13 @@ INSERT INTO atd_txdot__veh_unit_desc_lkp VALUES
 INSERT INTO atd_txdot__veh_body_styl_lkp VALUES
     (47, 'PASSENGER CAR, 4-DOOR'), (71, 'MOTORCYCLE'), (90, 'POLICE MOTORCYCLE');
 
--- Every change to a crash leaves its previous state here (the audit trigger below).
+-- Every change to a crash leaves its previous state here (the audit trigger below).  As in
+-- production, the key column is change_log_id and its sequence is atd_txdot_change_log_id_seq
+-- (not the name `serial` would give, atd_txdot_change_log_change_log_id_seq), owned by the
+-- column so that pg_get_serial_sequence finds it: db/role.sql asks it, never guesses the name.
+CREATE SEQUENCE atd_txdot_change_log_id_seq;
 CREATE TABLE atd_txdot_change_log (
-    change_log_id    serial PRIMARY KEY,
+    change_log_id    integer PRIMARY KEY DEFAULT nextval('atd_txdot_change_log_id_seq'),
     record_id        integer NOT NULL,
     record_crash_id  integer,
     record_type      varchar(32) NOT NULL,
@@ -137,6 +159,7 @@ CREATE TABLE atd_txdot_change_log (
     update_timestamp timestamptz DEFAULT now(),
     updated_by       varchar(64)
 );
+ALTER SEQUENCE atd_txdot_change_log_id_seq OWNED BY atd_txdot_change_log.change_log_id;
 
 -- The crashes' BEFORE triggers.  PostgreSQL runs BEFORE triggers of one event in the
 -- alphabetical order of their names, and the order matters here:
@@ -145,17 +168,26 @@ CREATE TABLE atd_txdot_change_log (
 --   atd_txdot_crashes_unplaced_full_purpose (every INSERT and UPDATE) reads the new position.
 -- All three are SECURITY INVOKER (the default), as in production: they run with the
 -- privileges of the role that updates the crash, so that role needs INSERT on the change log,
--- USAGE on its sequence and SELECT on the lookup tables (db/role.sql).
+-- USAGE on its sequence and SELECT on the eight lookup tables (db/role.sql).
 
--- The audit trigger: enough of production's to need the same privileges.  The old row goes
--- to atd_txdot_change_log; the estimated cost and speed-management points follow the
--- severity; the modes of the crash's units follow their descriptions and body styles.
+-- The audit trigger: enough of production's to need exactly the same privileges, on every
+-- update whatever the crash: INSERT on atd_txdot_change_log (and USAGE on its sequence),
+-- SELECT on atd_txdot__est_comp_cost, atd_txdot__est_comp_cost_crash_based,
+-- atd_txdot__est_econ_cost, atd_txdot__speed_mgmt_lkp, atd_txdot_units,
+-- atd__mode_category_lkp, atd_txdot__veh_body_styl_lkp and atd_txdot__veh_unit_desc_lkp.
+-- The old row goes to the change log; the three estimated costs and the speed-management
+-- points follow the severity; the modes of the crash's units follow their descriptions and
+-- body styles.
 CREATE FUNCTION atd_txdot_crashes_updates_audit_log() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO atd_txdot_change_log (record_id, record_crash_id, record_type, record_json, updated_by)
     VALUES (OLD.crash_id, OLD.crash_id, 'crashes', row_to_json(OLD), current_user);
     NEW.est_comp_cost := coalesce((SELECT k.est_comp_cost_amount FROM atd_txdot__est_comp_cost k
                                     WHERE k.est_comp_cost_id = coalesce(NEW.crash_sev_id, 0)), 0);
+    NEW.est_comp_cost_crash_based := coalesce((SELECT k.est_comp_cost_amount FROM atd_txdot__est_comp_cost_crash_based k
+                                                WHERE k.est_comp_cost_id = coalesce(NEW.crash_sev_id, 0)), 0);
+    NEW.est_econ_cost := coalesce((SELECT k.est_econ_cost_amount FROM atd_txdot__est_econ_cost k
+                                    WHERE k.est_econ_cost_id = coalesce(NEW.crash_sev_id, 0)), 0);
     NEW.speed_mgmt_points := coalesce((SELECT k.speed_mgmt_points FROM atd_txdot__speed_mgmt_lkp k
                                         WHERE k.speed_mgmt_id = coalesce(NEW.crash_sev_id, 0)), 0);
     NEW.atd_mode_category_metadata := (

@@ -4,7 +4,7 @@
 Every tool that needs to know what a handler folder declares reads it here, so that a
 rule lives in one place: the build (cmake/handlers.cmake runs `handlerconf.py json`),
 deploy/render (imports it), scripts/new-handler (`handlerconf.py check-name`), the
-role (db/role.sql) and the Hasura metadata.  A mistake is refused here, naming the
+role (deploy/role writes db/role.sql) and the Hasura metadata.  A mistake is refused here, naming the
 file, the line and what to write instead, before it can become a wrong row.
 
 usage: deploy/handlerconf.py json [--root DIR]          every handler folder, as JSON

@@ -184,7 +184,7 @@ static bool parse_keys(const char *text, size_t n, int32_t *keys)
     for (size_t i = 0; i < n; i++) {
         char *end;
         long long v = strtoll(p, &end, 10);
-        if (end == p || v < 0 || v > INT32_MAX || (*end != ',' && *end != '\0'))
+        if (end == p || v < INT32_MIN || v > INT32_MAX || (*end != ',' && *end != '\0'))
             return false;
         keys[i] = (int32_t)v;
         p = *end ? end + 1 : end;
@@ -251,12 +251,18 @@ static vz_status run_pages(const vz_rowsync *rs, statements *st, const vz_reconc
         size_t failed_before = sum->failed;
         for (size_t i = 0; i < n; i++)
             note(sum, keys[i], &out[i], opts->fix);
+        int64_t page_after = cursor;
         cursor = keys[n - 1];
         last_page_ms = vz_monotonic_ms() - p0;
         if (sum->failed - failed_before == n) {
-            /* Every row of the page failed: the database is gone or refusing; do not sweep on. */
+            /* Every row of the page failed: the database is gone or refusing; do not sweep on.  The
+             * message says where the page began (what --after resumes from) and its keys. */
+            char began[48] = "from the table's first key";
+            if (page_after != VZ_RECONCILE_FROM_FIRST)
+                snprintf(began, sizeof began, "after key %" PRId64, page_after);
             vz_error_set(err, out[0].error.type[0] ? out[0].error.type : "Runtime.DatabaseError",
-                         "every row of the page after key %" PRId64 " failed: %s", cursor, out[0].error.message);
+                         "every row of the page %s (keys %" PRId32 " to %" PRId32 ") failed: %s", began, keys[0],
+                         keys[n - 1], out[0].error.message);
             status = out[0].status ? out[0].status : VZ_EIO;
             break;
         }
@@ -281,7 +287,7 @@ vz_status vz_reconcile_run(const vz_handler *h, const vz_reconcile_options *opts
     memset(sum, 0, sizeof *sum);
     sum->handler = h->name;
     sum->fix = opts->fix;
-    sum->last_key = -1;
+    sum->last_key = VZ_RECONCILE_FROM_FIRST;
     double t0 = vz_monotonic_ms();
     if (!h->rowsync) {
         vz_error_set(err, "Runtime.InvalidConfiguration",
@@ -367,7 +373,7 @@ cJSON *vz_reconcile_summary_json(const vz_reconcile_summary *s)
         add_nullable(e, "new", s->sample[i].new_value, s->sample[i].new_null);
         cJSON_AddStringToObject(e, "branch", s->sample[i].branch);
     }
-    if (s->last_key >= 0)
+    if (s->last_key != VZ_RECONCILE_FROM_FIRST)
         cJSON_AddNumberToObject(o, "lastKey", (double)s->last_key);
     else
         cJSON_AddNullToObject(o, "lastKey");
@@ -440,7 +446,7 @@ vz_status vz_reconcile_invoke(const vz_context *ctx, char **response, vz_error *
     }
     if (!scheduled_handlers(list, MAX_CACHED, &n, err))
         return VZ_EINVAL;
-    vz_reconcile_options opts = {fix && strcmp(fix, "1") == 0, 0, 0, -1, false, NULL};
+    vz_reconcile_options opts = {fix && strcmp(fix, "1") == 0, 0, 0, VZ_RECONCILE_FROM_FIRST, false, NULL};
     cJSON *root = cJSON_CreateObject();
     cJSON *arr = root ? cJSON_AddArrayToObject(root, "handlers") : NULL;
     if (!arr) {
@@ -540,7 +546,7 @@ static void print_summary(const vz_reconcile_summary *s)
         printf("  failed: %zu rows, nothing written for them (first: %s)\n", s->failed, s->first_error);
     if (s->vanished)
         printf("  vanished: %zu rows deleted while the run went on\n", s->vanished);
-    if (!s->complete && s->last_key >= 0)
+    if (!s->complete && s->last_key != VZ_RECONCILE_FROM_FIRST)
         printf("  resume with: --after %" PRId64 "\n", s->last_key);
 }
 
@@ -553,7 +559,7 @@ int vz_cmd_reconcile(int argc, char **argv)
                                              {"json", no_argument, NULL, 'j'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
-    vz_reconcile_options opts = {false, 0, 0, -1, false, &g_interrupted};
+    vz_reconcile_options opts = {false, 0, 0, VZ_RECONCILE_FROM_FIRST, false, &g_interrupted};
     bool json = false;
     long long v;
     int c;
@@ -574,8 +580,9 @@ int vz_cmd_reconcile(int argc, char **argv)
             }
             opts.limit = v;
         } else if (c == 'a') {
-            if (!parse_count(optarg, 0, INT32_MAX, &v)) {
-                fprintf(stderr, "vz-events reconcile: --after wants a key (0 to %d)\n", INT32_MAX);
+            if (!parse_count(optarg, INT32_MIN, INT32_MAX, &v)) {
+                fprintf(stderr, "vz-events reconcile: --after wants a key (%" PRId32 " to %" PRId32 ")\n", INT32_MIN,
+                        INT32_MAX);
                 return 2;
             }
             opts.after = v;

@@ -116,7 +116,10 @@ void vz_rowsync_run_keys(const vz_rowsync *rs, const vz_context *ctx, const int3
     if (!txns)
         return;
     for (size_t i = 0; i < n; i++) {
-        txns[i].lock = rs->lock;
+        /* A report (rolled back) takes no row lock: it writes nothing, so it needs no FOR UPDATE (nor
+         * the UPDATE privilege PostgreSQL asks for one), and it never waits for an event's lock or holds
+         * one an event waits for.  The work statement compares with the row as it is now on its own. */
+        txns[i].lock = commit ? rs->lock : NULL;
         txns[i].work = rs->work;
         txns[i].rollback = !commit;
         txns[i].params[0] = vz_arena_sprintf(ctx->arena, "%" PRId32, keys[i]);

@@ -9,8 +9,8 @@ add_test(NAME bench_emulator_stats
 set_tests_properties(bench_emulator_stats PROPERTIES LABELS "runtime;integration" TIMEOUT 120)
 endif()
 
-# scripts/bench --smoke: about 30 s alone; it starts its own emulators and PostGIS.
+# scripts/bench --smoke: about 30 s alone (230 s once with the 2-core machine at load average 15-19); it starts its own emulators and PostGIS.
 if(TARGET bench_baseline)
   add_test(NAME bench_smoke COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/bench/smoke.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
-  set_tests_properties(bench_smoke PROPERTIES LABELS "bench;nosan" TIMEOUT 240)
+  set_tests_properties(bench_smoke PROPERTIES LABELS "bench;nosan" TIMEOUT 360)
 endif()

@@ -511,7 +511,7 @@ r = render_run("staging", root)
 check("VZ_STAGE cannot be set by the settings", r.returncode != 0 and "VZ_STAGE" in r.stderr, r.stderr)
 edit_settings(root, "staging", lambda s: s["environment"].pop("VZ_STAGE"))
 with open(os.path.join(root, "handlers", "crash_update_jurisdiction", "handler.conf"), "w") as f:
-    f.write("# not yet\ndeploy = none   # trailing comment\ntable = whatever\n")
+    f.write("# not yet\ndeploy = none   # trailing comment\ntable = whatever\nkey = crash_id\nvalue = austin_full_purpose\n")
 t7 = render("pr_7", root)
 check("deploy = none: in no stage",
       all(PREFIX + "crash_update_jurisdiction_" not in json.dumps(render(s, root)) for s in ("pr_7", "staging")))
@@ -527,7 +527,8 @@ with open(os.path.join(root, "handlers", "crash_update_jurisdiction", "handler.c
     f.write("deploy = sometimes\n")
 r = render_run("pr_7", root)
 check("deploy = <anything else> is refused", r.returncode != 0 and "expected all, pr or none" in r.stderr, r.stderr)
-os.remove(os.path.join(root, "handlers", "crash_update_jurisdiction", "handler.conf"))
+shutil.copy(os.path.join(SRC, "handlers", "crash_update_jurisdiction", "handler.conf"),
+            os.path.join(root, "handlers", "crash_update_jurisdiction", "handler.conf"))
 os.makedirs(os.path.join(root, "handlers", "a__b"))
 shutil.copy(os.path.join(root, "handlers", "example", "handler.c"), os.path.join(root, "handlers", "a__b"))
 os.makedirs(os.path.join(root, "handlers", "a_b"))

@@ -36,12 +36,14 @@
 #define VZ_RECONCILE_MAX_BATCH 5000
 #define VZ_RECONCILE_SAMPLE 10
 #define VZ_RECONCILE_MAX_BRANCHES 16
+/* `after` for a run from the first key: below every 32-bit key, negative ones included. */
+#define VZ_RECONCILE_FROM_FIRST ((int64_t)INT32_MIN - 1)
 
 typedef struct vz_reconcile_options {
     bool fix;                          /* commit the corrections (else roll every row back) */
     size_t batch;                      /* keys per page (one pipeline); 0 = VZ_RECONCILE_DEFAULT_BATCH */
     int64_t limit;                     /* stop after this many rows; 0 = the whole table */
-    int64_t after;                     /* start after this key (-1 = from the first) */
+    int64_t after;                     /* start after this key (VZ_RECONCILE_FROM_FIRST: the first) */
     bool progress;                     /* print rows/s and ETA on stderr (a terminal) */
     const volatile sig_atomic_t *stop; /* when non-zero, stop after the current page; may be NULL */
 } vz_reconcile_options;
@@ -74,7 +76,7 @@ typedef struct vz_reconcile_summary {
     size_t nbranches;
     vz_reconcile_sample sample[VZ_RECONCILE_SAMPLE];
     size_t nsample;
-    int64_t last_key;  /* every row up to this key was handled (resume with --after); -1 for none */
+    int64_t last_key;  /* every row up to this key was handled (resume with --after); FROM_FIRST: none */
     bool resume_fixed; /* a row failed: last_key stays before it */
     double seconds;
     char first_error[512]; /* the first row failure's message, or "" */

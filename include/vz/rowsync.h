@@ -51,8 +51,9 @@ typedef struct vz_rowsync_outcome {
 } vz_rowsync_outcome;
 
 /* Run rs's lock and work statements for each of `n` keys, one transaction each, in one round trip,
- * filling out[0..n).  commit false: each transaction is rolled back (what the rule would write,
- * nothing written).  commit true: as an event does, and each written row gets the event's log line. */
+ * filling out[0..n).  commit false: the work statement alone (no row lock), each transaction rolled
+ * back (what the rule would write, nothing written).  commit true: as an event does, and each
+ * written row gets the event's log line. */
 void vz_rowsync_run_keys(const vz_rowsync *rs, const vz_context *ctx, const int32_t *keys, size_t n, bool commit,
                          vz_rowsync_outcome *out);
 

@@ -8,9 +8,10 @@
  * the runtime: X-Amzn-Trace-Id, X-Amz-Client-Context, X-Amz-Cognito-Identity
  * and X-Amz-Tenant-Id.  Bodies over the limit get 413.  X-Amz-Client-Context is
  * base64 (at most 3,583 characters), decoded before the runtime gets it in
- * Lambda-Runtime-Client-Context, as Lambda does; a value that is not base64 is
- * refused with 400 InvalidRequestContentException, Lambda's answer to an
- * invalid request header (see docs/emulator.md).
+ * Lambda-Runtime-Client-Context, as Lambda does; a value that is not base64, or
+ * that decodes to invalid UTF-8 (JSON or not), is refused with 400
+ * InvalidRequestContentException, Lambda's answer to an invalid request header
+ * (see docs/emulator.md).
  * GET /vz-emulator/stats (not part of Lambda's API) answers emu_core_stats_json(): the runtime's pid
  * and its cold-start timestamps, for scripts/bench.
  */
@@ -53,6 +54,13 @@ static char *decode_client_context(const char *header, const char **why)
         *why = "X-Amz-Client-Context must be a valid base64 encoded string";
         return NULL;
     }
+    /* Lambda takes the client context as UTF-8 JSON: invalid UTF-8 is refused whether or not the
+     * rest parses (cJSON would copy the bytes through unchecked). */
+    if (!vz_json_utf8_valid((const char *)raw, n)) {
+        free(raw);
+        *why = "X-Amz-Client-Context decodes to invalid UTF-8";
+        return NULL;
+    }
     cJSON *doc = cJSON_ParseWithLength((const char *)raw, n);
     char *out = doc ? cJSON_PrintUnformatted(doc) : NULL;
     cJSON_Delete(doc);
@@ -61,12 +69,12 @@ static char *decode_client_context(const char *header, const char **why)
         return out;
     }
     /* Not JSON: passed on as it is, if it can travel in a header. */
-    bool ok = vz_json_utf8_valid((const char *)raw, n);
+    bool ok = true;
     for (size_t i = 0; ok && i < n; i++)
         ok = raw[i] >= 0x20 && raw[i] != 0x7f;
     if (!ok) {
         free(raw);
-        *why = "X-Amz-Client-Context decodes to text with control characters or invalid UTF-8";
+        *why = "X-Amz-Client-Context decodes to text with control characters";
         return NULL;
     }
     return (char *)raw;

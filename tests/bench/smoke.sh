@@ -40,6 +40,12 @@ check "reconcile: scan, fix, rescan over the whole table; the rescan finds no dr
 check "RESULTS.md has the reconcile rows" grep -q '^| 7. reconcile `crash_update_location`' "$out/RESULTS.md"
 check "stub: the three runtimes started and timed, steady CPU read, handlers' peak RSS read" \
     j '([.stub.coldFirstNextMs[] | .median > 0] | all) and .stub.coldLeanOverDynamic.median > 0 and ([.stub.cpuUsPerInvocation[] | .median > 0] | all) and .stub.handlersPeakRssKiB.lean > 0 and .stub.errors == 0'
+check "stub: CPU per invocation both pinned to one CPU (the headline) and unpinned, ratios to the bare loop" \
+    j '.stub.headline == "pinned" and (.stub.pinned.cpuOverBaseline.lean.median > 0) and (.stub.unpinned.cpuOverBaseline.lean.median > 0) and ([.stub.pinned.cpuUsPerInvocation[] | .median > 0] | all)'
+check "RESULTS.md has the pinned and the unpinned rows" bash -c \
+    "grep -q '^| 8. stub, pinned to one CPU (headline): CPU per invocation, lean bootstrap / bare loop' '$out/RESULTS.md' && grep -q '^| 8. stub, unpinned: CPU per invocation, lean bootstrap / bare loop' '$out/RESULTS.md'"
+check "an unknown row is refused, naming the known ones" bash -c \
+    "'$src/scripts/bench' --rows cold,nope --no-build --build-dir '$bd' --out '$out/x' 2>&1 >/dev/null | grep -q \"unknown row 'nope'.*known: cold,overhead\"; [ \"\${PIPESTATUS[0]}\" = 2 ]"
 check "plot is an SVG with one curve per handler" bash -c \
     "grep -q '<svg' '$out/batch-latency.svg' && [ \$(grep -c 'crash_update_' '$out/batch-latency.svg') -ge 3 ]"
 echo "bench smoke: $fails failed"

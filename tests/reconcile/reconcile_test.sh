@@ -19,7 +19,11 @@
 #             run resumed after its lastKey finishes the job (a whole rerun then fixes nothing more,
 #             and a report finds no drift).  Then the scheduled function
 #             with a 4 s timeout: answered in time, each handler scanned its share, incomplete.
-SCENARIO=${1:?usage: reconcile_test.sh branches|kill VZ_EVENTS VZ_EMULATOR SOURCE_DIR}
+#   edges     rows with negative keys (down to -2^31) are reported, fixed and resumed among; a page
+#             whose every row fails stops the run with a message naming where that page began and
+#             its keys; a report takes no row lock (a row locked elsewhere neither fails nor waits)
+#             while --fix still does.
+SCENARIO=${1:?usage: reconcile_test.sh branches|kill|edges VZ_EVENTS VZ_EMULATOR SOURCE_DIR}
 VZ=$2
 EMU=$3
 SRC=$4
@@ -331,8 +335,76 @@ scenario_kill() {
         jq -e '(.complete | not) and ([.handlers[] | (.complete | not) and .scanned > 0 and (.stopped | test("deadline"))] | all)' "$tmp/short.json" >/dev/null
 }
 
+scenario_edges() {
+    load_sample
+    local h=crash_update_jurisdiction flip="CASE austin_full_purpose WHEN 'Y' THEN 'N' ELSE 'Y' END"
+    rec first "$h" --fix
+    check "edges: the sample brought to the rule's fixed point" jqt first '.complete and .failed == 0'
+
+    # -- Rows with negative keys are in every run: found, fixed, and --after resumes among them.
+    q "INSERT INTO atd_txdot_crashes (crash_id, latitude_primary, longitude_primary, city_id, austin_full_purpose)
+       SELECT k, latitude_primary, longitude_primary, city_id, $flip FROM atd_txdot_crashes,
+              (VALUES (-2147483648, 1), (-7, 13)) AS v(k, copy) WHERE crash_id = v.copy" >/dev/null
+    local rows
+    rows=$(q "SELECT count(*) FROM atd_txdot_crashes")
+    rec neg "$h"
+    check "edges: a report scans every row, negative keys too ($rows)" jqt neg ".complete and .scanned == $rows and .rows == $rows"
+    check "edges: it finds the two negative keys' drift" jqt neg '.drift == 2 and ([.sample[].key] == [-2147483648, -7])'
+    rec negafter "$h" --after -2147483648
+    check "edges: --after the lowest key resumes among the negative ones" jqt negafter ".scanned == $((rows - 1)) and .drift == 1"
+    rec negfix "$h" --fix
+    check "edges: --fix writes them" jqt negfix '.fixed == 2'
+    check "edges: each as its twin with a positive key" test "$(q "SELECT string_agg(austin_full_purpose::text, '' ORDER BY crash_id)
+        FROM atd_txdot_crashes WHERE crash_id IN (-2147483648, -7, 1, 13)")" = "$(q "SELECT string_agg(austin_full_purpose::text, '' ORDER BY o)
+        FROM atd_txdot_crashes, (VALUES (1, 1), (2, 13), (3, 1), (4, 13)) AS v(o, k) WHERE crash_id = v.k")"
+    rec negstopped "$h" --limit 1
+    check "edges: a run stopped after a negative key says where to resume" \
+        jqt negstopped '.lastKey == -2147483648 and (.complete | not)'
+    check "edges: and prints it" bash -c "'$VZ' reconcile $h --limit 1 | grep -qx '  resume with: --after -2147483648'"
+
+    # -- Every row of a page fails: the stop message names where that page began and its keys.  The
+    # page (--batch 3): the first after the first whose three crashes have a position (without one,
+    # the crashes' trigger may put the flag back, so no drift could be planted).
+    local keys placed p=1 a b c before
+    mapfile -t keys < <(q "SELECT crash_id FROM atd_txdot_crashes ORDER BY 1")
+    mapfile -t placed < <(q "SELECT (position IS NOT NULL)::int FROM atd_txdot_crashes ORDER BY crash_id")
+    while [ $((3 * p + 2)) -lt "${#keys[@]}" ] &&
+        [ "${placed[3 * p]}${placed[3 * p + 1]}${placed[3 * p + 2]}" != 111 ]; do p=$((p + 1)); done
+    before=${keys[3 * p - 1]} a=${keys[3 * p]} b=${keys[3 * p + 1]} c=${keys[3 * p + 2]}
+    q "UPDATE atd_txdot_crashes SET austin_full_purpose = $flip WHERE crash_id IN ($a, $b, $c)" >/dev/null
+    q "CREATE FUNCTION vz_test_refuse() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN RAISE EXCEPTION 'refused by the test'; END \$\$;
+       CREATE TRIGGER zz_vz_test_refuse BEFORE UPDATE ON atd_txdot_crashes FOR EACH ROW
+         WHEN (OLD.crash_id IN ($a, $b, $c)) EXECUTE FUNCTION vz_test_refuse()" >/dev/null
+    rec stop "$h" --batch 3
+    check "edges: a page that failed whole stops the run (status 1)" rc_is stop 1
+    check "edges: the message names where the page began (after key $before) and its keys ($a to $c)" \
+        jqt stop ".stopped | startswith(\"every row of the page after key $before (keys $a to $c) failed: \")"
+    check "edges: and lastKey resumes at that page" jqt stop ".lastKey == $before"
+    q "DROP TRIGGER zz_vz_test_refuse ON atd_txdot_crashes" >/dev/null
+    rec stop1 "$h" --batch 3 --after "$before"
+    check "edges: resumed there, the page's rows are found" jqt stop1 '.drift == 3'
+
+    # -- A report takes no row lock: a row without drift locked by another transaction neither fails nor
+    # holds it up (lock_timeout 1 s: a report that waited for the lock would fail that row).
+    psql "$DATABASE_URL" -Xq -c "BEGIN" -c "SELECT 1 FROM atd_txdot_crashes WHERE crash_id = $before FOR UPDATE" \
+        -c "SELECT pg_sleep(60)" >/dev/null 2>&1 &
+    local holder=$! i
+    for i in $(seq 200); do
+        [ "$(q "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                 WHERE c.relname = 'atd_txdot_crashes' AND l.mode = 'RowShareLock' AND l.pid <> pg_backend_pid()")" -gt 0 ] && break
+        sleep 0.05
+    done
+    PGOPTIONS='-c lock_timeout=1000' rec locked "$h"
+    check "edges: a report reads past a locked row" jqt locked '.complete and .failed == 0 and .drift == 3'
+    PGOPTIONS='-c lock_timeout=1000' rec lockedfix "$h" --fix
+    check "edges: --fix still locks (the locked row waits, then fails alone)" jqt lockedfix '.failed == 1 and .fixed == 3'
+    q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()" >/dev/null
+    wait "$holder" 2>/dev/null
+}
+
 case "$SCENARIO" in
 branches) scenario_branches ;;
+edges) scenario_edges ;;
 kill) scenario_kill ;;
 *) echo "unknown scenario $SCENARIO" >&2; exit 2 ;;
 esac

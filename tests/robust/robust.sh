@@ -333,7 +333,8 @@ sys.exit(got != {"batchItemFailures": [{"itemIdentifier": "quote\"back\\slash"},
 }
 
 # X-Amz-Client-Context through vz-emulator into the runtime: decoded from base64 as Lambda does,
-# a value that is not base64 refused.  The test handler logs the MD5 of what it received.
+# a value that is not base64 or that decodes to invalid UTF-8 (JSON or not) refused.  The test
+# handler logs the MD5 of what it received.
 scenario_client_context() {
     export AWS_LAMBDA_LOG_LEVEL=DEBUG
     event t trace_test '{}'
@@ -362,6 +363,13 @@ scenario_client_context() {
     check "decodes to a line break: 400 (it would break the Runtime API's header)" code_is f 400
     invoke g -d @"$tmp/t.json" -H "X-Amz-Client-Context: $(head -c 2700 /dev/zero | tr '\0' a | base64 -w0)"
     check "over 3583 characters: 400" code_is g 400
+    # JSON that parses but holds a byte that is not UTF-8 (0xff): Lambda takes UTF-8 JSON only.
+    invoke i -d @"$tmp/t.json" -H "X-Amz-Client-Context: $(printf '{"custom":{"k":"a\377b"}}' | base64 -w0)"
+    check "JSON with an invalid UTF-8 byte: 400" code_is i 400
+    check "JSON with an invalid UTF-8 byte: InvalidRequestContentException, says why" \
+        jq_true i '.errorType == "InvalidRequestContentException" and .errorMessage == "X-Amz-Client-Context decodes to invalid UTF-8"'
+    invoke j -d @"$tmp/t.json" -H "X-Amz-Client-Context: $(printf 'caf\351' | base64 -w0)"
+    check "text with an invalid UTF-8 byte: 400" code_is j 400
     check "the refused ones never reached the runtime" test "$(log_count 'trace: client_context_md5=')" -eq "$before"
     invoke h -d @"$tmp/t.json"
     check "no client context: the runtime gets none" wait_log 'trace: client_context_md5=\(none\)'
@@ -385,6 +393,46 @@ scenario_invoke_api() {
     check "a path with two segments: 404" test "$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' -d @"$tmp/t.json" "$base/a/b/invocations")" = 404
     check "GET: 405" test "$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' "$base/function/invocations")" = 405
     check "the runtime was started at launch, before any invocation" bash -c "head -5 '$tmp/emu.log' | grep -q 'started runtime pid'"
+    # Listen address: 127.0.0.1 only (AWS's RIE listens on 0.0.0.0:8080 by default).
+    local listening
+    listening=$(ss -Hltn "( sport = :$PORT or sport = :$RAPI_PORT )" | awk '{print $4}' | sort | tr '\n' ' ')
+    check "listens on 127.0.0.1 only, invocations and Runtime API ($listening)" \
+        test "$listening" = "$(printf '127.0.0.1:%s\n' "$PORT" "$RAPI_PORT" | sort | tr '\n' ' ')"
+    stop_emu
+    # The invocation id: sent with each event in Lambda-Runtime-Invocation-Id; a response without
+    # it, or with another one, is refused (400) and the invocation stays open; the echoed one is
+    # taken.  A scripted runtime (curl) posts the three in turn and records the status codes.
+    cat >"$tmp/echo_rt.sh" <<'RT'
+#!/bin/bash
+api=http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/invocation
+out=$1
+while curl -s --noproxy '*' -D "$out.h" -o /dev/null "$api/next"; do
+    id=$(tr -d '\r' <"$out.h" | awk 'tolower($1) == "lambda-runtime-aws-request-id:" { print $2 }')
+    inv=$(tr -d '\r' <"$out.h" | awk 'tolower($1) == "lambda-runtime-invocation-id:" { print $2 }')
+    echo "$inv" >"$out.inv"
+    for h in "X-None: 1" "Lambda-Runtime-Invocation-Id: not-$inv" "Lambda-Runtime-Invocation-Id: $inv"; do
+        curl -s --noproxy '*' -o /dev/null -w '%{http_code}\n' -H "$h" -d '{"echoed":true}' "$api/$id/response" >>"$out.codes"
+    done
+done
+RT
+    start_emu -- /bin/bash "$tmp/echo_rt.sh" "$tmp/echo"
+    invoke echoed -d @"$tmp/t.json"
+    check "invocation id: sent with the event (a UUID)" grep -qE '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' "$tmp/echo.inv"
+    check "invocation id: missing 400, another one 400, echoed 202 ($(tr '\n' ' ' <"$tmp/echo.codes"))" \
+        test "$(tr '\n' ' ' <"$tmp/echo.codes")" = "400 400 202 "
+    check "invocation id: the caller gets the echoed response" body_is echoed '{"echoed":true}'
+    stop_emu
+    # The first invocation's deadline does not count the runtime's init: it is set when the runtime
+    # takes the invocation (AWS's RIE counts init in it).  A runtime that takes 2 s to start, a 3 s
+    # timeout, the invocation sent before it is up: it still has over 1.5 s left (at most 1 s if the
+    # 2 s counted), and is not timed out.
+    start_emu --timeout 3 -- /bin/sh -c 'sleep 2; exec "$0"' "$VZT"
+    invoke slow_init -d @"$tmp/t.json"
+    check "slow init: the first invocation answered, not timed out" succeeded slow_init
+    local left
+    left=$(grep -oE 'trace: .* remaining_ms=[0-9-]+' "$tmp/emu.log" | head -1 | grep -oE '[0-9-]+$')
+    check "slow init: the deadline starts when the runtime takes the invocation (${left:-none} ms of 3000 left)" \
+        test "${left:-0}" -gt 1500
 }
 
 case "$SCENARIO" in
