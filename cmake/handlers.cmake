@@ -1,9 +1,10 @@
 # Handler discovery: every folder handlers/<name>/ holding a handler.c (a C handler) or an
 # update.sql (a SQL-only handler) is a handler.
 #
-# For a C handler the build compiles its *.c.  For a SQL-only handler it reads
-# handlers/<name>/handler.conf (`key = value` lines: table, key, value, lock) and
-# generates the C, generated/handlers/<name>/handler_gen.c from
+# deploy/handlerconf.py reads and checks every folder (its `json` command); a
+# refusal there fails the configuration with its message.  For a C handler the
+# build compiles its *.c.  For a SQL-only handler (handler.conf: table, key,
+# value, lock) it generates the C, generated/handlers/<name>/handler_gen.c from
 # cmake/sql_handler.c.in: the rowsync rule (include/vz/rowsync.h) running
 # lock.sql (or a generated `SELECT ... FOR UPDATE` of the row) then update.sql,
 # and the registry entry with .rowsync set.  Every handler's *.sql is embedded
@@ -14,49 +15,12 @@
 
 include(${CMAKE_SOURCE_DIR}/cmake/embed_sql.cmake)
 
-# vz_sql_handler(NAME DIR OUT_VAR): check handlers/NAME/handler.conf and update.sql, write the
-# handler's generated C and set OUT_VAR to its path.  Fails the configuration, naming the file
-# and the line, on anything missing or malformed.
-function(vz_sql_handler name dir out_var)
-  set(conf ${dir}/handler.conf)
-  if(NOT EXISTS ${conf})
-    message(FATAL_ERROR "handlers/${name}: a SQL-only handler (update.sql, no handler.c) needs handlers/${name}/handler.conf with `table = ...`, `key = ...` and `value = ...` (see docs/handlers.md)")
-  endif()
-  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${conf})
-  file(STRINGS ${conf} lines)
-  set(conf_table "")
-  set(conf_key "")
-  set(conf_value "")
-  set(conf_lock "row")
-  set(n 0)
-  foreach(line IN LISTS lines)
-    math(EXPR n "${n} + 1")
-    string(REGEX REPLACE "#.*$" "" line "${line}")
-    string(STRIP "${line}" line)
-    if(line STREQUAL "")
-      continue()
-    endif()
-    if(NOT line MATCHES "^([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*(.*)$")
-      message(FATAL_ERROR "handlers/${name}/handler.conf:${n}: expected `key = value`, got \"${line}\"")
-    endif()
-    set(k "${CMAKE_MATCH_1}")
-    set(v "${CMAKE_MATCH_2}")
-    if(k STREQUAL "table" OR k STREQUAL "key" OR k STREQUAL "value" OR k STREQUAL "lock")
-      set(conf_${k} "${v}")
-    endif() # other keys (deploy, ...) belong to other readers
-  endforeach()
-  foreach(k table key value)
-    if(conf_${k} STREQUAL "")
-      message(FATAL_ERROR "handlers/${name}/handler.conf: `${k} = ...` is missing (a SQL-only handler declares table, key and value)")
-    endif()
-  endforeach()
-  if(NOT conf_table MATCHES "^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?$")
-    message(FATAL_ERROR "handlers/${name}/handler.conf: table \"${conf_table}\" is not a table name (letters, digits, _; optionally schema.table)")
-  endif()
-  foreach(k key value)
-    if(NOT conf_${k} MATCHES "^[A-Za-z_][A-Za-z0-9_]*$")
-      message(FATAL_ERROR "handlers/${name}/handler.conf: ${k} \"${conf_${k}}\" is not a column name (letters, digits and _)")
-    endif()
+# vz_sql_handler(NAME DIR JSON OUT_VAR): write the SQL-only handler's generated C from its folder as
+# deploy/handlerconf.py read it (JSON: that folder's object) and set OUT_VAR to its path.  Fails the
+# configuration, naming the file, on an update.sql that does not take the key as $1 alone.
+function(vz_sql_handler name dir json out_var)
+  foreach(k table key value lock)
+    string(JSON conf_${k} GET "${json}" ${k})
   endforeach()
   file(READ ${dir}/update.sql sql)
   if(NOT sql MATCHES "\\$1([^0-9]|$)")
@@ -65,30 +29,30 @@ function(vz_sql_handler name dir out_var)
   if(sql MATCHES "\\$[2-9]")
     message(FATAL_ERROR "handlers/${name}/update.sql: a SQL-only handler's statements take one parameter, $1 (the key); $2 and beyond have no value")
   endif()
+  # Every identifier written into SQL is quoted: `key = user` must name the column, not current_user.
+  string(REPLACE "." "\\\".\\\"" q_table "\\\"${conf_table}\\\"")
+  set(q_key "\\\"${conf_key}\\\"")
   set(VZ_NAME ${name})
   set(VZ_KEY ${conf_key})
   set(VZ_TABLE ${conf_table})
   set(VZ_VALUE ${conf_value})
   if(EXISTS ${dir}/lock.sql)
-    if(conf_lock STREQUAL "none")
-      message(FATAL_ERROR "handlers/${name}: handler.conf says `lock = none` but lock.sql exists; remove one of them")
-    endif()
     set(VZ_LOCK_FROM "lock.sql")
+    set(VZ_LOCK_SOURCE "handlers/${name}/lock.sql")
     set(VZ_LOCK_INCLUDE "#include \"handlers/${name}/lock_sql.h\"\n")
   elseif(conf_lock STREQUAL "row")
     set(VZ_LOCK_FROM "the generated row lock")
-    set(VZ_LOCK_INCLUDE "\n/* No lock.sql: lock the row by its key (handler.conf: table, key). */\nstatic const char lock_sql[] = \"SELECT ${conf_key} FROM ${conf_table} WHERE ${conf_key} = $1 FOR UPDATE\";\n")
-  elseif(conf_lock STREQUAL "none")
+    set(VZ_LOCK_SOURCE "the row lock of handlers/${name}/handler.conf (table, key)")
+    set(VZ_LOCK_INCLUDE "\n/* No lock.sql: lock the row by its key (handler.conf: table, key). */\nstatic const char lock_sql[] = \"SELECT ${q_key} FROM ${q_table} WHERE ${q_key} = $1 FOR UPDATE\";\n")
+  else()
     set(VZ_LOCK_FROM "no lock (lock = none)")
     set(VZ_LOCK_INCLUDE "")
-  else()
-    message(FATAL_ERROR "handlers/${name}/handler.conf: lock \"${conf_lock}\" is not `row` (the default) or `none`")
   endif()
   if(conf_lock STREQUAL "none")
     set(VZ_LOCK_STMT "")
     set(VZ_LOCK_REF "NULL")
   else()
-    set(VZ_LOCK_STMT "static vz_db_stmt lock_stmt = {\"${name}_lock\", lock_sql, 1, 0};\n")
+    set(VZ_LOCK_STMT "static vz_db_stmt lock_stmt = {\"${VZ_LOCK_SOURCE}\", lock_sql, 1, 0};\n")
     set(VZ_LOCK_REF "&lock_stmt")
   endif()
   set(out ${CMAKE_BINARY_DIR}/generated/handlers/${name}/handler_gen.c)
@@ -96,11 +60,30 @@ function(vz_sql_handler name dir out_var)
   set(${out_var} ${out} PARENT_SCOPE)
 endfunction()
 
-file(GLOB VZ_HANDLER_DIRS LIST_DIRECTORIES true CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/handlers/*)
-list(SORT VZ_HANDLER_DIRS)
 # Also re-run when a folder gains or loses what makes it a handler.
 file(GLOB VZ_HANDLER_MARKERS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/handlers/*/handler.c
-     ${CMAKE_SOURCE_DIR}/handlers/*/update.sql ${CMAKE_SOURCE_DIR}/handlers/*/handler.conf)
+     ${CMAKE_SOURCE_DIR}/handlers/*/update.sql ${CMAKE_SOURCE_DIR}/handlers/*/lock.sql
+     ${CMAKE_SOURCE_DIR}/handlers/*/handler.conf)
+
+# The folders, as deploy/handlerconf.py reads them: the one reader of handler.conf, shared with
+# deploy/render and the role and Hasura generators, so that the build and the deployment cannot
+# read a file two ways (cmake's file(STRINGS) cut lines at bytes of a UTF-8 comment).  Its
+# refusal (name limits, unknown keys, upper-case names, ...) is the configuration's error.
+find_program(VZ_PYTHON3 python3 REQUIRED)
+set(VZ_HANDLERCONF ${CMAKE_SOURCE_DIR}/deploy/handlerconf.py)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${VZ_HANDLERCONF})
+foreach(marker ${VZ_HANDLER_MARKERS})
+  if(marker MATCHES "/handler.conf$")
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${marker})
+  endif()
+endforeach()
+execute_process(COMMAND ${VZ_PYTHON3} ${VZ_HANDLERCONF} json --root ${CMAKE_SOURCE_DIR}
+                RESULT_VARIABLE conf_rc OUTPUT_VARIABLE VZ_HANDLERS_JSON ERROR_VARIABLE conf_err)
+if(NOT conf_rc EQUAL 0)
+  string(STRIP "${conf_err}" conf_err)
+  message(FATAL_ERROR "${conf_err}\n(read by deploy/handlerconf.py; docs/handlers.md, \"handler.conf\")")
+endif()
+string(JSON VZ_HANDLER_COUNT LENGTH "${VZ_HANDLERS_JSON}")
 
 add_library(vzhandlers OBJECT)
 target_link_libraries(vzhandlers PUBLIC vzcore)
@@ -109,25 +92,16 @@ set(VZ_HANDLER_NAMES "")
 set(VZ_SQL_HANDLER_NAMES "")
 set(VZ_REGISTRY_DECLS "")
 set(VZ_REGISTRY_ENTRIES "")
-foreach(dir ${VZ_HANDLER_DIRS})
-  if(NOT IS_DIRECTORY ${dir})
-    continue()
-  endif()
-  get_filename_component(name ${dir} NAME)
-  if(NOT EXISTS ${dir}/handler.c AND NOT EXISTS ${dir}/update.sql)
-    message(WARNING "handlers/${name}: not a handler (it holds neither handler.c nor update.sql); ignored")
-    continue()
-  endif()
-  if(NOT name MATCHES "^[a-z][a-z0-9_]*$")
-    message(FATAL_ERROR "handlers/${name}: a handler's folder name must be lower-case letters, digits and _ (it is a C identifier and part of queue names)")
-  endif()
-  if(name STREQUAL "deadletter" OR name STREQUAL "reconcile" OR name STREQUAL "endpoint")
-    message(FATAL_ERROR "handlers/${name}: \"${name}\" is reserved (the dead-letter queues, the reconcile function and the endpoint use it); choose another name")
-  endif()
-  if(EXISTS ${dir}/handler.c)
+math(EXPR last "${VZ_HANDLER_COUNT} - 1")
+foreach(i RANGE ${last})
+  string(JSON folder GET "${VZ_HANDLERS_JSON}" ${i})
+  string(JSON name GET "${folder}" name)
+  string(JSON kind GET "${folder}" kind)
+  set(dir ${CMAKE_SOURCE_DIR}/handlers/${name})
+  if(kind STREQUAL "c")
     file(GLOB sources CONFIGURE_DEPENDS ${dir}/*.c)
   else()
-    vz_sql_handler(${name} ${dir} sources)
+    vz_sql_handler(${name} ${dir} "${folder}" sources)
     list(APPEND VZ_SQL_HANDLER_NAMES ${name})
   endif()
   target_sources(vzhandlers PRIVATE ${sources})

@@ -2,7 +2,8 @@
 """deploy/handlerconf.py -- the one reader of handler folders and their handler.conf.
 
 Every tool that needs to know what a handler folder declares reads it here, so that a
-rule lives in one place: the build (cmake/handlers.cmake runs `handlerconf.py json`),
+rule lives in one place: the build (cmake/handlers.cmake runs `handlerconf.py json` and
+reads handler.conf through it alone; a refusal here fails the configuration),
 deploy/render (imports it), scripts/new-handler (`handlerconf.py check-name`), the
 role (deploy/role writes db/role.sql) and the Hasura metadata.  A mistake is refused here, naming the
 file, the line and what to write instead, before it can become a wrong row.
@@ -71,15 +72,24 @@ STAGE_WORDS = ("pr", "staging", "production", "local")
 LONGEST_STAGE_SUFFIX = len("_pr_") + 7  # pr_<N>, N of at most 7 digits
 MAX_FUNCTION_NAME = 64  # Lambda
 # The one limit on a handler's name: its longest function name, atd-vz-data-events-<name>_pr_NNNNNNN, fits
-# Lambda's 64 characters.  Every other name derived from a handler (queues: 80; prepared statements: 63
-# bytes with their suffixes; CloudFormation logical ids) is shorter, so this bound is the only one.
+# Lambda's 64 characters.  Every other name derived from a handler (queues: 80; CloudFormation logical
+# ids) is shorter, so this bound is the only one.  Prepared statements are named by src/db.c itself
+# (vz<N>_..., cut to PostgreSQL's 63 bytes, unique whatever the handler's name), so they set no limit.
 MAX_HANDLER_NAME = MAX_FUNCTION_NAME - len(PREFIX) - LONGEST_STAGE_SUFFIX  # 34
-# The longest suffix the runtime or reconcile appends to a handler's name to name a prepared statement.
-LONGEST_STATEMENT_SUFFIX = len("_reconcile_page")
-assert MAX_HANDLER_NAME + LONGEST_STATEMENT_SUFFIX <= PG_MAX_IDENT
 # Hasura refuses event trigger names longer than 42 characters (its trigger functions' names).
 MAX_TRIGGER_NAME = 42
 TRIGGER_NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+# Logical ids of a stage's shared resources and outputs (deploy/render): a handler's derived ids
+# (logical(name) + one of HANDLER_SUFFIXES) must not meet them.
+SHARED_IDS = ("CodeS3Bucket", "CodeS3Key", "SubnetIds", "SecurityGroupIds", "DeadLetterQueue", "AlarmTopic",
+              "DeadLetterAlarm", "EndpointLogGroup", "EndpointRole", "EndpointFunction", "EndpointUrl",
+              "EndpointUrlPermission", "EndpointInvokePermission", "EndpointErrorsAlarm", "Endpoint403Alarm",
+              "Endpoint503Alarm", "ReconcileLogGroup", "ReconcileRole", "ReconcileFunction", "ReconcileSchedule",
+              "ReconcileSchedulePermission", "ReconcileErrorsAlarm", "WebhookUrl", "EndpointFunctionName",
+              "AlarmTopicArn", "DeadLetterQueueUrl", "ReconcileFunctionName")
+HANDLER_SUFFIXES = ("Queue", "LogGroup", "Role", "Function", "EventSourceMapping", "ErrorsAlarm", "DriftAlarm",
+                    "QueueUrl", "FunctionArn")
 
 DEPLOY_MODES = ("all", "pr", "none")
 YES_NO = ("yes", "no")
@@ -307,6 +317,9 @@ def check_name(name, root=None, existing_ok=False):
                 "of Lambda's %d (at most %d here)" % (len(name), PREFIX, len(PREFIX) + len(name) + LONGEST_STAGE_SUFFIX,
                                                       MAX_FUNCTION_NAME, MAX_HANDLER_NAME))
     lid = logical(name)
+    for suffix in HANDLER_SUFFIXES:
+        if lid + suffix in SHARED_IDS:
+            return "its CloudFormation name %s is one of the stage's own" % (lid + suffix)
     if root:
         hdir = os.path.join(root, "handlers")
         if os.path.isdir(hdir):

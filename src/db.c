@@ -24,7 +24,16 @@
  * column's type; 26000, the prepared statement is gone) is deallocated,
  * prepared again and its records retried once, in the same invocation: a warm
  * runtime survives a migration instead of failing every record until Lambda
- * recycles it. */
+ * recycles it.
+ *
+ * A statement that cannot be prepared (a syntax error, a type mismatch) is
+ * prepared in a segment of its own, so that it fails alone; each record that
+ * needed it then fails with that error (the file, the line, PostgreSQL's
+ * words), never with the "does not exist" of the statement that was not made.
+ *
+ * Server-side names are db.c's own: vz<N>_<the statement's name, cut>, N
+ * numbering the statements of the process, so that a name is unique and
+ * within PostgreSQL's 63 bytes whatever the statement calls itself. */
 #include "vz/db.h"
 
 #include <errno.h>
@@ -34,6 +43,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <libpq-fe.h>
 
@@ -43,6 +55,19 @@
 #define NO_DEADLINE_STATEMENT_MS 30000 /* statement_timeout when the invocation has no deadline */
 #define CONNECT_LIMIT_MS 10000         /* a connection attempt never takes longer than this */
 #define MAX_STATEMENT_MS 2147483647    /* the largest statement_timeout PostgreSQL accepts (INT_MAX ms) */
+#define CONNECT_RETRY_MIN_MS 500       /* another connection attempt only with at least this much time left */
+#define CONNECT_MAX_ATTEMPTS 10        /* and never more than this many in one invocation */
+
+/* Our defaults for the connection's TCP settings; DATABASE_URL may set any of them (its values win).
+ * tcp_user_timeout: data the server has not acknowledged after 2 s kills the connection, so a
+ * connection whose flow was dropped silently (a NAT or firewall idle timeout while the function was
+ * frozen, an old primary gone silent after a failover) fails at its first batch after 2 s instead
+ * of at the deadline, and the batch goes on on a new connection.  Keepalives find a dead idle
+ * connection while the process runs (5 s idle, then probes; the user timeout ends it). */
+#define DEFAULT_TCP_USER_TIMEOUT "2000"
+#define DEFAULT_KEEPALIVES_IDLE "5"
+#define DEFAULT_KEEPALIVES_INTERVAL "2"
+#define DEFAULT_KEEPALIVES_COUNT "3"
 
 /* The first statement of every record's transaction: its own statement_timeout, and a
  * synchronous commit whatever the server's default (see the top of this file). */
@@ -71,6 +96,13 @@ typedef struct expect {
     long txn;         /* index into the batch for LOCK/WORK/SYNC, -1 for the setup segments */
 } expect;
 
+/* A statement whose preparation failed in this pipeline, and why (one message for all its records). */
+typedef struct prep_failure {
+    const vz_db_stmt *stmt;
+    char state[6];
+    char message[600];
+} prep_failure;
+
 typedef struct run_state {
     const vz_context *ctx;
     vz_db_txn *txns;
@@ -80,11 +112,48 @@ typedef struct run_state {
     double deadline;      /* monotonic ms: cancel what runs past this */
     double hard_deadline; /* monotonic ms: give up on the connection after this */
     bool cancelled;
+    prep_failure *prep_failed; /* the preparations that failed in the current pipeline */
+    size_t nprep_failed;
 } run_state;
+
+/* The server-side name of each statement the process has used (see the top of this file). */
+typedef struct stmt_name {
+    const vz_db_stmt *stmt;
+    char server[64]; /* PostgreSQL keeps NAMEDATALEN - 1 = 63 bytes of a name */
+} stmt_name;
 
 static PGconn *conn;
 static uint64_t conn_serial;
 static vz_db_stats stats;
+static stmt_name *names;
+static size_t nnames, names_cap;
+
+/* The statement's server-side name: "vz<N>_" and its own name made an identifier, cut to 63 bytes,
+ * so that two statements never share one whatever their names.  NULL when out of memory. */
+static const char *server_name(const vz_db_stmt *s)
+{
+    for (size_t i = 0; i < nnames; i++)
+        if (names[i].stmt == s)
+            return names[i].server;
+    if (nnames == names_cap) {
+        size_t cap = names_cap ? 2 * names_cap : 16;
+        stmt_name *grown = realloc(names, cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        names = grown;
+        names_cap = cap;
+    }
+    stmt_name *n = &names[nnames];
+    int len = snprintf(n->server, sizeof n->server, "vz%zu_%s", nnames + 1, s->name ? s->name : "");
+    for (int c = 0; c < len && c < (int)sizeof n->server - 1; c++) {
+        char ch = n->server[c];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_'))
+            n->server[c] = '_';
+    }
+    n->stmt = s;
+    nnames++;
+    return n->server;
+}
 
 vz_db_stats vz_db_get_stats(void)
 {
@@ -101,6 +170,26 @@ void vz_db_close(void)
     if (conn)
         PQfinish(conn);
     conn = NULL;
+    /* Nothing is prepared without a connection: the next one numbers the statements afresh. */
+    free(names);
+    names = NULL;
+    nnames = names_cap = 0;
+}
+
+/* Close a connection we give up on with a reset (SO_LINGER 0): the kernel drops what it still
+ * holds unsent or unacknowledged, so statements queued on a dead path are never delivered later,
+ * when the path comes back.  A plain close() would keep retransmitting them for minutes. */
+static void abandon_connection(void)
+{
+    if (!conn)
+        return;
+    int fd = PQsocket(conn);
+    if (fd >= 0) {
+        struct linger lg = {1, 0};
+        if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) != 0)
+            vz_log(VZ_LOG_WARN, NULL, "database: cannot set SO_LINGER on the abandoned connection (errno %d)", errno);
+    }
+    vz_db_close();
 }
 
 /* libpq messages end in a newline and may span lines: keep the first line. */
@@ -141,16 +230,94 @@ static int wait_socket(int fd, short events, double until)
     }
 }
 
+/* The connection's connect_timeout in ms (the URL's, else PGCONNECT_TIMEOUT), 0 when none: libpq
+ * ignores it in the non-blocking connect, so we apply it.  As libpq does, below 2 s means 2 s. */
+static double connect_timeout_ms(void)
+{
+    PQconninfoOption *opts = PQconninfo(conn);
+    double ms = 0;
+    for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+        if (strcmp(o->keyword, "connect_timeout") == 0 && o->val && *o->val) {
+            long sec = strtol(o->val, NULL, 10);
+            ms = sec <= 0 ? 0 : sec < 2 ? 2000 : (double)sec * 1000;
+        }
+    }
+    PQconninfoFree(opts);
+    return ms;
+}
+
+/* The connection's tcp_user_timeout (ours or the URL's), applied to the socket by us: libpq sets it
+ * only when keepalives are on, and a URL with keepalives=0 must not lose it. */
+static void apply_user_timeout(void)
+{
+    PQconninfoOption *opts = PQconninfo(conn);
+    for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+        if (strcmp(o->keyword, "tcp_user_timeout") != 0 || !o->val || !*o->val)
+            continue;
+        long ms = strtol(o->val, NULL, 10);
+        unsigned int v = ms > 0 && ms <= 2147483647L ? (unsigned int)ms : 0;
+        if (v > 0 && setsockopt(PQsocket(conn), IPPROTO_TCP, TCP_USER_TIMEOUT, &v, sizeof v) != 0)
+            vz_log(VZ_LOG_WARN, NULL, "database: cannot set tcp_user_timeout on the connection (errno %d)", errno);
+    }
+    PQconninfoFree(opts);
+}
+
+/* Start one connection attempt and wait for it until `until`; VZ_ETIMEDOUT when it did not finish. */
+static vz_status connect_once(const char *const *keys, const char *const *vals, double until, double *bound_ms,
+                              vz_error *err)
+{
+    conn = PQconnectStartParams(keys, vals, 1);
+    if (!conn) {
+        vz_error_set(err, "Runtime.DatabaseUnavailable", "out of memory starting a database connection");
+        return VZ_ENOMEM;
+    }
+    *bound_ms = connect_timeout_ms();
+    double now = vz_monotonic_ms();
+    double stop = *bound_ms > 0 && now + *bound_ms < until ? now + *bound_ms : until;
+    PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
+    while (PQstatus(conn) != CONNECTION_BAD && ps != PGRES_POLLING_OK && ps != PGRES_POLLING_FAILED) {
+        int r = wait_socket(PQsocket(conn), ps == PGRES_POLLING_READING ? POLLIN : POLLOUT, stop);
+        if (r == 0)
+            return VZ_ETIMEDOUT;
+        ps = PQconnectPoll(conn);
+    }
+    if (PQstatus(conn) != CONNECTION_OK) {
+        char where[256], msg[512];
+        describe(where, sizeof where);
+        first_line(msg, sizeof msg, PQerrorMessage(conn));
+        vz_conninfo_scrub(msg, getenv("DATABASE_URL"));
+        vz_error_set(err, "Runtime.DatabaseUnavailable", "cannot connect to the database at %s: %s", where, msg);
+        vz_db_close();
+        return VZ_EIO;
+    }
+    return VZ_OK;
+}
+
 static vz_status connect_db(double until, vz_error *err)
 {
     const char *url = getenv("DATABASE_URL");
-    const char *keys[3] = {"fallback_application_name", NULL, NULL};
-    const char *vals[3] = {"vz-events", NULL, NULL};
+    /* Our TCP defaults come before the URL, so that the URL's own values override them. */
+    const char *keys[8] = {"keepalives",
+                           "keepalives_idle",
+                           "keepalives_interval",
+                           "keepalives_count",
+                           "tcp_user_timeout",
+                           "fallback_application_name",
+                           NULL,
+                           NULL};
+    const char *vals[8] = {"1",
+                           DEFAULT_KEEPALIVES_IDLE,
+                           DEFAULT_KEEPALIVES_INTERVAL,
+                           DEFAULT_KEEPALIVES_COUNT,
+                           DEFAULT_TCP_USER_TIMEOUT,
+                           "vz-events",
+                           NULL,
+                           NULL};
     if (url && *url) {
-        keys[0] = "dbname"; /* expanded: a URL or conninfo string; PG* fill what it leaves out */
-        vals[0] = url;
-        keys[1] = "fallback_application_name";
-        vals[1] = "vz-events";
+        keys[5] = "dbname"; /* expanded: a URL or conninfo string; PG* fill what it leaves out */
+        vals[5] = url;
+        keys[6] = "fallback_application_name";
+        vals[6] = "vz-events";
     }
     vz_db_close();
     char why[512];
@@ -158,34 +325,37 @@ static vz_status connect_db(double until, vz_error *err)
         vz_error_set(err, "Runtime.InvalidConfiguration", "%s; not connecting", why);
         return VZ_EINVAL;
     }
-    conn = PQconnectStartParams(keys, vals, 1);
-    if (!conn) {
-        vz_error_set(err, "Runtime.DatabaseUnavailable", "out of memory starting a database connection");
-        return VZ_ENOMEM;
-    }
-    PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
-    while (PQstatus(conn) != CONNECTION_BAD && ps != PGRES_POLLING_OK && ps != PGRES_POLLING_FAILED) {
-        int r = wait_socket(PQsocket(conn), ps == PGRES_POLLING_READING ? POLLIN : POLLOUT, until);
-        if (r == 0) {
-            char where[256];
-            describe(where, sizeof where);
+    for (int attempt = 1;; attempt++) {
+        double bound = 0;
+        vz_status st = connect_once(keys, vals, until, &bound, err);
+        if (st == VZ_OK)
+            break;
+        /* The kernel gave up on it (tcp_user_timeout, SYN retries): as worth another try as our bound. */
+        if (st == VZ_EIO && strstr(err->message, "timed out") && attempt < CONNECT_MAX_ATTEMPTS &&
+            until - vz_monotonic_ms() >= CONNECT_RETRY_MIN_MS) {
+            vz_log(VZ_LOG_WARN, NULL, "%s; attempt %d with %.0f ms left", err->message, attempt + 1,
+                   until - vz_monotonic_ms());
+            continue;
+        }
+        if (st != VZ_ETIMEDOUT)
+            return st;
+        char where[256];
+        describe(where, sizeof where);
+        abandon_connection();
+        double left = until - vz_monotonic_ms();
+        if (bound <= 0 || left < CONNECT_RETRY_MIN_MS || attempt >= CONNECT_MAX_ATTEMPTS) {
             vz_error_set(err, "Runtime.DatabaseUnavailable",
-                         "connecting to the database at %s took longer than the time left", where);
-            vz_db_close();
+                         "connecting to the database at %s took longer than the time left (attempt %d)", where,
+                         attempt);
             return VZ_ETIMEDOUT;
         }
-        ps = PQconnectPoll(conn);
-    }
-    if (PQstatus(conn) != CONNECTION_OK) {
-        char where[256], msg[512];
-        describe(where, sizeof where);
-        first_line(msg, sizeof msg, PQerrorMessage(conn));
-        vz_conninfo_scrub(msg, url);
-        vz_error_set(err, "Runtime.DatabaseUnavailable", "cannot connect to the database at %s: %s", where, msg);
-        vz_db_close();
-        return VZ_EIO;
+        vz_log(VZ_LOG_WARN, NULL,
+               "database: connecting to %s took longer than connect_timeout (%.0f s, from PGCONNECT_TIMEOUT or the "
+               "URL's connect_timeout); attempt %d with %.0f ms left",
+               where, bound / 1000, attempt + 1, left);
     }
     PQsetnonblocking(conn, 1);
+    apply_user_timeout();
     conn_serial = ++stats.connects;
     char where[256];
     describe(where, sizeof where);
@@ -300,6 +470,15 @@ static void statement_failed(run_state *rs, long i, const PGresult *r, const cha
     if (rs->failed[i])
         return;
     rs->failed[i] = true;
+    for (size_t f = 0; stmt && f < rs->nprep_failed; f++) {
+        if (rs->prep_failed[f].stmt == stmt) {
+            t->status = VZ_ERR;
+            vz_error_set(&t->error, "Runtime.HandlerContract",
+                         "%s cannot be prepared, nothing was written (SQLSTATE %s%s", stmt->name,
+                         rs->prep_failed[f].state, rs->prep_failed[f].message);
+            return;
+        }
+    }
     char msg[512];
     first_line(msg, sizeof msg, PQresultErrorMessage(r));
     const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
@@ -311,7 +490,7 @@ static void statement_failed(run_state *rs, long i, const PGresult *r, const cha
     }
     t->status = timeout ? VZ_ETIMEDOUT : VZ_ERR;
     vz_error_set(&t->error, timeout ? "Runtime.DatabaseTimeout" : "Runtime.DatabaseError",
-                 "the %s statement failed, nothing was written (SQLSTATE %s): %s", what, state ? state : "?", msg);
+                 "%s failed, nothing was written (SQLSTATE %s): %s", what, state ? state : "?", msg);
 }
 
 /* A txn's statement skipped by the server: keep the first error, or say why nothing ran. */
@@ -321,6 +500,44 @@ static void not_run(run_state *rs, long i, const char *why)
         return;
     rs->failed[i] = true;
     fail_txn(&rs->txns[i], VZ_ERR, "Runtime.DatabaseError", why);
+}
+
+/* Line (1-based) of the character at `pos` (1-based, in characters) of sql; 0 when unknown. */
+static int line_of(const char *sql, const char *pos)
+{
+    long want = pos ? strtol(pos, NULL, 10) : 0;
+    if (want <= 0 || !sql)
+        return 0;
+    int line = 1;
+    long ch = 0;
+    for (const unsigned char *p = (const unsigned char *)sql; *p; p++) {
+        if ((*p & 0xC0) == 0x80)
+            continue; /* a UTF-8 continuation byte: the same character */
+        if (++ch >= want)
+            return line;
+        if (*p == '\n')
+            line++;
+    }
+    return line;
+}
+
+/* A preparation failed: keep why for the records that needed it, and log it once. */
+static void prepare_failed(run_state *rs, const vz_db_stmt *stmt, const PGresult *r)
+{
+    prep_failure *f = &rs->prep_failed[rs->nprep_failed++];
+    char msg[512];
+    const char *primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    first_line(msg, sizeof msg, primary ? primary : PQresultErrorMessage(r));
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    int line = line_of(stmt->sql, PQresultErrorField(r, PG_DIAG_STATEMENT_POSITION));
+    f->stmt = stmt;
+    snprintf(f->state, sizeof f->state, "%.5s", state ? state : "?");
+    if (line > 0)
+        snprintf(f->message, sizeof f->message, ", line %d): %s", line, msg);
+    else
+        snprintf(f->message, sizeof f->message, "): %s", msg);
+    vz_log(VZ_LOG_ERROR, NULL, "database: %s cannot be prepared (SQLSTATE %s%s; each record that runs it fails",
+           stmt->name, f->state, f->message);
 }
 
 static vz_status read_one(run_state *rs, const expect *e)
@@ -334,7 +551,7 @@ static vz_status read_one(run_state *rs, const expect *e)
     switch (e->kind) {
     case EXPECT_SETCFG:
         if (s == PGRES_FATAL_ERROR)
-            statement_failed(rs, i, r, "transaction settings", NULL);
+            statement_failed(rs, i, r, "the transaction settings", NULL);
         else if (s != PGRES_TUPLES_OK)
             not_run(rs, i, "its transaction settings were not applied");
         break;
@@ -343,16 +560,13 @@ static vz_status read_one(run_state *rs, const expect *e)
     case EXPECT_PREPARE:
         if (s == PGRES_COMMAND_OK)
             e->stmt->prepared_on = conn_serial;
-        else if (s == PGRES_FATAL_ERROR) {
-            char msg[512];
-            first_line(msg, sizeof msg, PQresultErrorMessage(r));
-            vz_log(VZ_LOG_ERROR, NULL, "database: preparing statement %s failed: %s", e->stmt->name, msg);
-        }
+        else if (s == PGRES_FATAL_ERROR)
+            prepare_failed(rs, e->stmt, r);
         break;
     case EXPECT_LOCK:
     case EXPECT_WORK:
         if (s == PGRES_FATAL_ERROR)
-            statement_failed(rs, i, r, e->kind == EXPECT_LOCK ? "row lock" : e->stmt->name, e->stmt);
+            statement_failed(rs, i, r, e->stmt->name, e->stmt);
         else if (s == PGRES_PIPELINE_ABORTED)
             not_run(rs, i, "an earlier statement of its transaction failed");
         else if (e->kind == EXPECT_WORK && !rs->failed[i])
@@ -361,7 +575,7 @@ static vz_status read_one(run_state *rs, const expect *e)
     case EXPECT_BEGIN:
     case EXPECT_ROLLBACK:
         if (s == PGRES_FATAL_ERROR)
-            statement_failed(rs, i, r, e->kind == EXPECT_BEGIN ? "BEGIN" : "ROLLBACK", NULL);
+            statement_failed(rs, i, r, e->kind == EXPECT_BEGIN ? "the BEGIN" : "the ROLLBACK", NULL);
         else if (s != PGRES_COMMAND_OK)
             rs->failed[i] = true;
         break;
@@ -372,7 +586,7 @@ static vz_status read_one(run_state *rs, const expect *e)
         /* A failed commit arrives as an error just before the Sync's own result. */
         while (s == PGRES_FATAL_ERROR) {
             if (i >= 0)
-                statement_failed(rs, i, r, "commit", NULL);
+                statement_failed(rs, i, r, "the commit", NULL);
             PQclear(r);
             if ((st = next_result(rs, &r)) != VZ_OK)
                 return st;
@@ -401,10 +615,11 @@ static vz_status read_one(run_state *rs, const expect *e)
 
 static bool send_prepared(const vz_db_stmt *s, const vz_db_txn *t)
 {
-    if (!s)
+    const char *server = s ? server_name(s) : NULL;
+    if (!server)
         return false;
     stats.statements++;
-    return PQsendQueryPrepared(conn, s->name, s->nparams, t->params, NULL, NULL, 0) == 1;
+    return PQsendQueryPrepared(conn, server, s->nparams, t->params, NULL, NULL, 0) == 1;
 }
 
 /* Queue the whole pipeline; fills `ex` with what to expect back. Returns the count, or -1. */
@@ -426,8 +641,11 @@ static long queue_pipeline(run_state *rs, const long *todo, size_t m, int64_t ti
                 queued = queued || ex[q].stmt == s;
             if (!s || s->prepared_on != STMT_STALE || queued)
                 continue;
-            char sql[160];
-            snprintf(sql, sizeof sql, "DEALLOCATE \"%s\"", s->name);
+            const char *server = server_name(s);
+            if (!server)
+                return -1;
+            char sql[96];
+            snprintf(sql, sizeof sql, "DEALLOCATE \"%s\"", server);
             stats.statements++;
             if (!PQsendQueryParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0) || !PQpipelineSync(conn))
                 return -1;
@@ -447,16 +665,14 @@ static long queue_pipeline(run_state *rs, const long *todo, size_t m, int64_t ti
                 queued = queued || ex[q].stmt == s;
             if (queued)
                 continue;
+            /* Each preparation in a segment of its own: one that fails does not skip the others. */
+            const char *server = server_name(s);
             stats.statements++;
-            if (!PQsendPrepare(conn, s->name, s->sql, s->nparams, NULL))
+            if (!server || !PQsendPrepare(conn, server, s->sql, s->nparams, NULL) || !PQpipelineSync(conn))
                 return -1;
             ex[k++] = (expect){EXPECT_PREPARE, s, -1};
+            ex[k++] = (expect){EXPECT_SYNC, NULL, -1};
         }
-    }
-    if (k > before) {
-        if (!PQpipelineSync(conn))
-            return -1;
-        ex[k++] = (expect){EXPECT_SYNC, NULL, -1};
     }
     for (size_t j = 0; j < m; j++) {
         long i = todo[j];
@@ -517,9 +733,12 @@ static vz_status flush_all(run_state *rs)
  * (txns not done stay pending); VZ_ETIMEDOUT: gave up at the deadline. */
 static vz_status run_pipeline(run_state *rs, const long *todo, size_t m, int64_t timeout_ms)
 {
-    /* per txn: settings, lock, work, its Syncs, a rollback's BEGIN and ROLLBACK; per statement: its preparation */
-    expect *ex = vz_arena_calloc(rs->ctx->arena, 13 * m + 4, sizeof *ex);
-    if (!ex)
+    /* per txn: settings, lock, work, its Syncs, a rollback's BEGIN and ROLLBACK; per statement: its
+     * DEALLOCATE and preparation, each with its Sync */
+    expect *ex = vz_arena_calloc(rs->ctx->arena, 15 * m + 4, sizeof *ex);
+    rs->prep_failed = vz_arena_calloc(rs->ctx->arena, 2 * m + 1, sizeof *rs->prep_failed);
+    rs->nprep_failed = 0;
+    if (!ex || !rs->prep_failed)
         return VZ_ENOMEM;
     for (size_t j = 0; j < m; j++)
         rs->failed[todo[j]] = false;
@@ -560,8 +779,15 @@ static vz_status run_with_reconnect(run_state *rs, size_t n, long *todo, int64_t
     vz_status st = VZ_OK;
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!connection_healthy()) {
-            if (conn)
-                vz_log(VZ_LOG_WARN, NULL, "database: the connection is broken; reconnecting");
+            if (conn) {
+                char where[256], msg[512];
+                describe(where, sizeof where);
+                first_line(msg, sizeof msg, PQerrorMessage(conn));
+                vz_conninfo_scrub(msg, getenv("DATABASE_URL"));
+                vz_log(VZ_LOG_WARN, NULL, "database: the idle connection to %s is broken (%s); reconnecting", where,
+                       msg);
+                abandon_connection();
+            }
             st = connect_db(connect_until, err);
             if (st != VZ_OK) {
                 vz_log(VZ_LOG_ERROR, NULL, "%s", err->message);
@@ -579,17 +805,22 @@ static vz_status run_with_reconnect(run_state *rs, size_t n, long *todo, int64_t
         describe(where, sizeof where);
         first_line(msg, sizeof msg, conn ? PQerrorMessage(conn) : NULL);
         vz_conninfo_scrub(msg, getenv("DATABASE_URL"));
-        vz_db_close(); /* out of step or broken: never reuse it */
+        abandon_connection(); /* out of step or broken: never reuse it, never let it send more */
         if (st == VZ_ETIMEDOUT) {
             vz_error_set(err, "Runtime.DatabaseTimeout",
-                         "no answer from the database at %s before the invocation's deadline; the statement was "
-                         "cancelled, and whether it committed is unknown (a retry is safe: only what differs is "
-                         "written)",
-                         where);
+                         "no answer from the database at %s before the invocation's deadline; %sthe connection was "
+                         "reset, so nothing it had not sent will run, but whether what it had sent committed is "
+                         "unknown (a retry is safe: only what differs is written)",
+                         where, rs->cancelled ? "a cancel request was started and " : "");
             break;
         }
+        bool dead = strstr(msg, "timed out") != NULL;
         vz_error_set(err, "Runtime.DatabaseUnavailable",
-                     "the connection to the database at %s broke before the transaction was confirmed: %s", where, msg);
+                     "the connection to the database at %s broke before the transaction was confirmed: %s%s", where,
+                     msg,
+                     dead ? " (the server acknowledged nothing within tcp_user_timeout: the connection was dead; "
+                            "it was reset, so nothing unsent will be delivered)"
+                          : "");
         vz_log(VZ_LOG_WARN, NULL, "%s%s", err->message, attempt == 0 ? " (retrying once on a new connection)" : "");
     }
     return st;
@@ -624,7 +855,7 @@ vz_status vz_db_run(const vz_context *ctx, vz_db_txn *txns, size_t n, vz_error *
     }
     if (n == 0)
         return VZ_OK;
-    run_state rs = {ctx, txns, NULL, NULL, NULL, 0, 0, false};
+    run_state rs = {ctx, txns, NULL, NULL, NULL, 0, 0, false, NULL, 0};
     rs.done = vz_arena_calloc(ctx->arena, n, sizeof *rs.done);
     rs.failed = vz_arena_calloc(ctx->arena, n, sizeof *rs.failed);
     rs.replan = vz_arena_calloc(ctx->arena, n, sizeof *rs.replan);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "vz/commands.h"
+#include "vz/contract.h"
 #include "vz/dlq.h"
 #include "vz/log.h"
 #include "vz/reconcile.h"
@@ -24,6 +25,8 @@ static void usage(FILE *out)
             "  vz-events handlers             list the handlers built in\n"
             "  vz-events reconcile HANDLER [--fix] [--batch N] [--limit N] [--after KEY] [--json]\n"
             "                                 run a handler's rule over its table: report (or fix) drift\n"
+            "  vz-events check [HANDLER...]   prepare each handler's statements on the database and check\n"
+            "                                 their answer against the rule (runs nothing)\n"
             "  vz-events dlq list|redrive [--stage S | --queue NAME] [--handler H] [--dry-run]\n"
             "                                 the dead-letter queue: list it, or send each message back\n"
             "                                 to its own source queue\n"
@@ -69,6 +72,8 @@ int main(int argc, char **argv)
         return vz_cmd_event(argc - 1, argv + 1);
     if (strcmp(cmd, "reconcile") == 0)
         return vz_cmd_reconcile(argc - 1, argv + 1);
+    if (strcmp(cmd, "check") == 0)
+        return vz_cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "dlq") == 0)
         return vz_cmd_dlq(argc - 1, argv + 1);
     fprintf(stderr, "vz-events: unknown command \"%s\"\n\n", cmd);

@@ -6,8 +6,10 @@
  * round trip per page, rolled back unless fixing), count, repeat.  Memory of
  * a page lives in a private arena reset after it; the summary keeps copies.
  * The page and count statements are built once per handler from its table
- * and key (checked to be plain identifiers) and kept for the process, so
- * that each is prepared once per connection like the handlers' own. */
+ * and key (checked to be plain identifiers, as deploy/handlerconf.py checks
+ * them at the build, and quoted) and kept for the process, so that each is
+ * prepared once per connection like the handlers' own; db.c names them on
+ * the server, uniquely whatever the handler's name. */
 #include "vz/reconcile.h"
 
 #include <getopt.h>
@@ -28,21 +30,40 @@
 typedef struct statements {
     const vz_handler *handler;
     char page_name[96], count_name[96];
-    char page_sql[512], count_sql[384];
+    char page_sql[640], count_sql[448];
     vz_db_stmt page, count;
 } statements;
 
 static statements cache[MAX_CACHED];
 static size_t ncache;
 
-static bool plain_identifier(const char *s)
+/* A name as PostgreSQL stores an unquoted one, [schema.]name, each part at most 63 bytes: the rule of
+ * deploy/handlerconf.py (IDENT_RE), which refuses anything else at the build. */
+static bool plain_identifier(const char *s, bool qualified)
 {
-    if (!s || !*s || strlen(s) > 63)
+    size_t part = 0;
+    int dots = 0;
+    if (!s || !*s)
         return false;
-    for (const char *p = s; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || *p == '_' || *p == '.' || (p > s && *p >= '0' && *p <= '9')))
+    for (const char *p = s; *p; p++) {
+        if (*p == '.' && qualified && part > 0 && dots++ == 0) {
+            part = 0;
+            continue;
+        }
+        if (!((*p >= 'a' && *p <= 'z') || *p == '_' || (part > 0 && *p >= '0' && *p <= '9')) || ++part > 63)
             return false;
-    return true;
+    }
+    return part > 0;
+}
+
+/* The name quoted for SQL: "a" or "schema"."a" (plain_identifier checked it holds no quote). */
+static void quote_name(char *dst, size_t n, const char *name)
+{
+    const char *dot = strchr(name, '.');
+    if (dot)
+        snprintf(dst, n, "\"%.*s\".\"%s\"", (int)(dot - name), name, dot + 1);
+    else
+        snprintf(dst, n, "\"%s\"", name);
 }
 
 static statements *statements_for(const vz_handler *h, vz_error *err)
@@ -51,10 +72,12 @@ static statements *statements_for(const vz_handler *h, vz_error *err)
         if (cache[i].handler == h)
             return &cache[i];
     const vz_rowsync *rs = h->rowsync;
-    if (!plain_identifier(rs->table) || !plain_identifier(rs->key_field) || strchr(rs->key_field, '.')) {
+    if (!plain_identifier(rs->table, true) || !plain_identifier(rs->key_field, false)) {
         vz_error_set(err, "Runtime.InvalidConfiguration",
-                     "handler %s: table \"%.64s\" or key \"%.64s\" is not a plain lower-case SQL name", h->name,
-                     rs->table ? rs->table : "", rs->key_field ? rs->key_field : "");
+                     "handler %s: table \"%.64s\" or key \"%.64s\" is not a name as PostgreSQL stores it (lower-case "
+                     "letters, digits and _, starting with a letter or _, at most 63 bytes; the build refuses it in a "
+                     "handler.conf)",
+                     h->name, rs->table ? rs->table : "", rs->key_field ? rs->key_field : "");
         return NULL;
     }
     if (ncache == MAX_CACHED) {
@@ -63,15 +86,18 @@ static statements *statements_for(const vz_handler *h, vz_error *err)
     }
     statements *s = &cache[ncache++];
     s->handler = h;
-    snprintf(s->page_name, sizeof s->page_name, "vz_reconcile_page_%.60s", h->name);
-    snprintf(s->count_name, sizeof s->count_name, "vz_reconcile_count_%.60s", h->name);
+    /* Labels for messages; db.c gives each a server-side name of its own (unique, within 63 bytes). */
+    snprintf(s->page_name, sizeof s->page_name, "reconcile page of %.64s", h->name);
+    snprintf(s->count_name, sizeof s->count_name, "reconcile count of %.64s", h->name);
+    char table[140], key[72];
+    quote_name(table, sizeof table, rs->table);
+    quote_name(key, sizeof key, rs->key_field);
     /* One row whatever the page holds: the keys in order, their number, the last one. */
     snprintf(s->page_sql, sizeof s->page_sql,
              "SELECT string_agg(k::text, ',' ORDER BY k), count(*)::text, max(k)::text "
              "FROM (SELECT %s AS k FROM %s WHERE %s > $1::bigint ORDER BY %s LIMIT $2::integer) AS page",
-             rs->key_field, rs->table, rs->key_field, rs->key_field);
-    snprintf(s->count_sql, sizeof s->count_sql, "SELECT count(*)::text FROM %s WHERE %s > $1::bigint", rs->table,
-             rs->key_field);
+             key, table, key, key);
+    snprintf(s->count_sql, sizeof s->count_sql, "SELECT count(*)::text FROM %s WHERE %s > $1::bigint", table, key);
     s->page = (vz_db_stmt){s->page_name, s->page_sql, 2, 0};
     s->count = (vz_db_stmt){s->count_name, s->count_sql, 1, 0};
     return s;

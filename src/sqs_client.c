@@ -49,7 +49,9 @@
 #define RETRY_QUOTA 500
 #define RETRY_COST 5
 #define RETRY_TIMEOUT_COST 10
-#define RETRY_MIN_ATTEMPT_MS 50.0 /* an attempt with less time than this left is not started */
+#define RETRY_MIN_ATTEMPT_MS 50.0        /* an attempt with less time than this left is not started */
+#define DEFAULT_ATTEMPT_TIMEOUT_MS 2000L /* a retried attempt's cap: a dead keep-alive connection costs this */
+#define MIN_ATTEMPT_TIMEOUT_MS 200L
 
 typedef struct queue_entry {
     char *name; /* queue name */
@@ -66,6 +68,8 @@ struct vz_sqs_client {
     char *host;        /* the Host header sent and signed: the endpoint's authority, default port left out */
     char *path;        /* the path every call posts to: the endpoint's, then "/" */
     long timeout_ms;   /* default request cap */
+    long attempt_ms;   /* cap of each retried attempt but the last */
+    long connect_ms;   /* cap of a connection's set-up (TCP and TLS) */
     const int *cancel; /* abandon requests when non-zero, or NULL */
     queue_entry queues[QUEUE_CACHE_SIZE];
     size_t nqueues;
@@ -114,6 +118,8 @@ vz_status vz_sqs_client_config_from_env(vz_sqs_client_config *cfg, vz_error *err
     cfg->access_key_id = env_nonempty("AWS_ACCESS_KEY_ID");
     cfg->secret_key = env_nonempty("AWS_SECRET_ACCESS_KEY");
     cfg->session_token = env_nonempty("AWS_SESSION_TOKEN");
+    const char *attempt = env_nonempty("VZ_SQS_ATTEMPT_TIMEOUT_MS");
+    cfg->attempt_timeout_ms = attempt ? strtol(attempt, NULL, 10) : 0;
     const char *missing = !cfg->region          ? "AWS_REGION"
                           : !cfg->access_key_id ? "AWS_ACCESS_KEY_ID"
                           : !cfg->secret_key    ? "AWS_SECRET_ACCESS_KEY"
@@ -210,6 +216,10 @@ vz_sqs_client *vz_sqs_client_new(const vz_sqs_client_config *cfg, vz_error *err)
         return NULL;
     }
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
+    c->attempt_ms = cfg->attempt_timeout_ms > 0 ? cfg->attempt_timeout_ms : DEFAULT_ATTEMPT_TIMEOUT_MS;
+    if (c->attempt_ms < MIN_ATTEMPT_TIMEOUT_MS)
+        c->attempt_ms = MIN_ATTEMPT_TIMEOUT_MS;
+    c->connect_ms = c->attempt_ms / 2;
     c->cancel = cfg->cancel;
     c->retry_tokens = RETRY_QUOTA;
     c->rng = (uint64_t)(vz_monotonic_ms() * 1000.0) ^ (uint64_t)(uintptr_t)c ^ 0x9E3779B97F4A7C15ULL;
@@ -354,8 +364,9 @@ vz_status vz_sqs_client_call(vz_sqs_client *c, const char *action, const cJSON *
     curl_easy_setopt(k, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
     curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(k, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(k, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-    curl_easy_setopt(k, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : c->timeout_ms);
+    long cap = timeout_ms > 0 ? timeout_ms : c->timeout_ms;
+    curl_easy_setopt(k, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms < cap ? c->connect_ms : cap);
+    curl_easy_setopt(k, CURLOPT_TIMEOUT_MS, cap);
     curl_easy_setopt(k, CURLOPT_NOSIGNAL, 1L);
     if (c->cancel) {
         curl_easy_setopt(k, CURLOPT_XFERINFOFUNCTION, progress);
@@ -429,13 +440,19 @@ static double jitter(vz_sqs_client *c, double cap_ms)
     return cap_ms * (double)(c->rng >> 11) / (double)(1ULL << 53);
 }
 
-/* vz_sqs_client_call with the standard retry mode, all attempts within until (monotonic ms). */
+/* vz_sqs_client_call with the standard retry mode, all attempts within until (monotonic ms).  Each
+ * attempt but the last is capped at attempt_ms, so that a keep-alive connection dropped silently
+ * (no reset) costs one short attempt, and the next one runs on a new connection (curl closes one
+ * that timed out); the last attempt has all the time left. */
 static vz_status call_retrying(vz_sqs_client *c, const char *action, const char *queue, const cJSON *req, double until,
                                cJSON **resp, vz_error *err)
 {
     for (int attempt = 1;; attempt++) {
         double left = until - vz_monotonic_ms();
-        vz_status st = vz_sqs_client_call(c, action, req, left < 1 ? 1 : (long)left, resp, err);
+        long bound = left < 1 ? 1 : (long)left;
+        if (attempt < RETRY_MAX_ATTEMPTS && bound > c->attempt_ms)
+            bound = c->attempt_ms;
+        vz_status st = vz_sqs_client_call(c, action, req, bound, resp, err);
         if (st == VZ_OK) {
             c->retry_tokens += attempt > 1 ? RETRY_COST : 1;
             if (c->retry_tokens > RETRY_QUOTA)

@@ -12,7 +12,9 @@ stage), staging and production and checks each against CloudFormation's quotas
 of 51,200 bytes inline or 1 MB from S3 (scripts/deploy always passes it from
 S3); and Lambda's: 64-character function names, 4 KB of environment; SQS's
 80-character queue names.  It prints the figures (docs/deploy.md quotes them).
-With 70 such handlers, render refuses staging's endpoint environment by name.
+With 70 such handlers, render refuses staging's endpoint environment by name; with 70
+handlers of short names, every stage's template over CloudFormation's 500 resources, with the
+number (and renders the most that fit).
 """
 import json
 import os
@@ -107,8 +109,43 @@ for i in range(40, 70):
     os.makedirs(d)
     open(os.path.join(d, "handler.c"), "w").write("/* generated */\n")
 r = render_run("staging", root)
-check("70 handlers of 34 characters: render refuses the endpoint's environment over Lambda's 4 KB, by name",
+check("70 handlers of 34 characters: staging renders (the endpoint lists its handlers once)",
+      r.returncode == 0, r.stderr)
+# The endpoint's environment (VZ_DEPLOYED_HANDLERS) passes Lambda's 4 KB at about 115 handlers of
+# 34 characters, past the 500 resources: render checks the environment first, so it names it.
+for i in range(70, 120):
+    d = os.path.join(root, "handlers", ("h%03d_" % i + "x" * 40)[:34])
+    os.makedirs(d)
+    open(os.path.join(d, "handler.c"), "w").write("/* generated */\n")
+r = render_run("staging", root)
+check("120 handlers of 34 characters: render refuses the endpoint's environment over Lambda's 4 KB, by name",
       r.returncode != 0 and "atd-vz-data-events-endpoint_staging" in r.stderr and "4096" in r.stderr, r.stderr)
+# Short names, so that the environment fits: the next quota is CloudFormation's 500 resources.
+shutil.rmtree(os.path.join(root, "handlers"))
+for i in range(72):
+    d = os.path.join(root, "handlers", "g%02d" % i)
+    os.makedirs(d)
+    open(os.path.join(d, "handler.c"), "w").write("/* generated */\nVZ_HANDLER(x) = {.rowsync = &rule};\n")
+for stage in ("pr_1", "staging", "production"):
+    r = render_run(stage, root)
+    m = re.search(r"the template has (\d+) resources, CloudFormation allows 500", r.stderr)
+    check("72 handlers of 3 characters, %s: render refuses the template over 500 resources, with the number" % stage,
+          r.returncode != 0 and m is not None and int(m.group(1)) > 500, r.stderr)
+    if m:
+        figures.append("72 handlers, %s: refused: %s" % (stage, r.stderr.strip()))
+# Exactly at the quota is accepted: drop handlers until the template holds at most 500.
+n = 72
+while n > 0:
+    r = render_run("staging", root)
+    if r.returncode == 0:
+        break
+    n -= 1
+    shutil.rmtree(os.path.join(root, "handlers", "g%02d" % n))
+t = json.loads(r.stdout)
+check("%d handlers: staging renders, %d resources <= 500" % (n, len(t["Resources"])),
+      r.returncode == 0 and len(t["Resources"]) <= 500 and len(t["Resources"]) + 7 > 500)
+figures.append("staging renders up to %d handlers with a row rule (%d resources)" % (n, len(t["Resources"])))
+print("\n  ".join(figures[3:]))
 shutil.rmtree(root)
 
 

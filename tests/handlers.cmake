@@ -31,3 +31,19 @@ set_tests_properties(role_sql_current PROPERTIES LABELS "deploy;nosan" TIMEOUT 6
 # run: scripts/differential --long.
 add_test(NAME handlers_differential COMMAND ${CMAKE_SOURCE_DIR}/scripts/differential $<TARGET_FILE:vz-events>)
 set_tests_properties(handlers_differential PROPERTIES LABELS "integration;db" TIMEOUT 300)
+
+# A handler's mistakes are errors, never wrong rows (its own handlers and tables on the server of
+# scripts/test): two rows for one key, wrote not a boolean, a statement that cannot be prepared,
+# reconcile's statement names, the schema check's messages.
+add_executable(it_contract ${CMAKE_CURRENT_SOURCE_DIR}/it_contract.c)
+target_link_libraries(it_contract PRIVATE vzcore PkgConfig::CMOCKA)
+add_test(NAME handlers_contract COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/launch.sh $<TARGET_FILE:it_contract>)
+set_tests_properties(handlers_contract PROPERTIES LABELS "integration;db;memcheck" RESOURCE_LOCK vz_shared_db
+                     TIMEOUT 120)
+
+# Every handler's statements against the real schema: a throwaway PostGIS (scripts/db) with every
+# handler's schema.sql; `vz-events check` prepares each rowsync handler's statements and compares
+# their answer with the rule (wrote boolean, old and new text or the value column's type).
+add_test(NAME handlers_schema COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/handlers_schema_test.sh
+         $<TARGET_FILE:vz-events> ${CMAKE_SOURCE_DIR})
+set_tests_properties(handlers_schema PROPERTIES LABELS "integration;db" TIMEOUT 120)

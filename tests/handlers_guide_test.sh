@@ -14,7 +14,7 @@ tree="$tmp/tree"
 trap '"$tree/scripts/db" stop "$tmp/pg" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/check.sh"
 mkdir -p "$tree" "$tmp/sh"
-for f in CMakeLists.txt cmake include src handlers scripts db; do cp -r "$src/$f" "$tree/"; done
+for f in CMakeLists.txt cmake deploy include src handlers scripts db; do cp -r "$src/$f" "$tree/"; done
 
 python3 -B "$src/tests/docs_blocks.py" "$src/docs/handlers.md" "$tree" "$tmp/sh" --strict >"$tmp/guide.list"
 check "every block of docs/handlers.md is extracted" test $? -eq 0

@@ -27,9 +27,14 @@ check "a bad name is refused" bash -c '! "$1/scripts/new-handler" Hello-World 2>
 check "no name is refused" bash -c '! "$1/scripts/new-handler" 2>/dev/null' _ "$tree"
 "$tree/scripts/new-handler" hello_world >"$tmp/new.out" 2>&1
 check "new-handler hello_world succeeds" test $? -eq 0
-for f in handler.c README.md fixtures/update.json test.sh; do
+for f in handler.c handler.conf README.md fixtures/update.json test.sh; do
     check "handlers/hello_world/$f written" test -s "$tree/handlers/hello_world/$f"
 done
+check "a C handler is log-only until said otherwise (deploy = pr, database = no)" \
+    bash -c 'grep -qx "deploy = pr" "$1" && grep -qx "database = no" "$1" && grep -q "^# trigger = hello_world" "$1" &&
+             grep -q "^# grant = " "$1"' _ "$tree/handlers/hello_world/handler.conf"
+check "its handler.c passes clang-format as it comes" \
+    bash -c 'cd "$1" && clang-format-14 --style=file --dry-run --Werror handlers/hello_world/handler.c' _ "$tree"
 check "no @NAME@ left" bash -c '! grep -rq @NAME@ "$1/handlers/hello_world"' _ "$tree"
 check "an existing handler is not overwritten" bash -c '! "$1/scripts/new-handler" hello_world 2>/dev/null' _ "$tree"
 # Real logic replaces the template's placeholder; the template's test must still hold.

@@ -6,7 +6,7 @@ src=$1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/src"
-for f in CMakeLists.txt cmake include src handlers; do cp -r "$src/$f" "$tmp/src/"; done
+for f in CMakeLists.txt cmake deploy include src handlers; do cp -r "$src/$f" "$tmp/src/"; done
 cmake -S "$tmp/src" -B "$tmp/build" -DVZ_TESTS=OFF -DVZ_BENCH=OFF >/dev/null
 cmake --build "$tmp/build" --target vz-events -j2 >/dev/null
 if "$tmp/build/vz-events" handlers | grep -qx hello; then echo "hello exists before it was added" >&2; exit 1; fi

@@ -48,6 +48,9 @@ if ! "$src/scripts/package" --build-dir "$build" --no-build --out "$zip" >"$tmp/
     echo "FAIL: scripts/package" >&2
     exit 1
 fi
+# The zip is what deploy_moto deploys (its fixture): kept in the build folder.
+mkdir -p "$build/package-test"
+cp "$zip" "$build/package-test/vz-events.zip"
 cat "$tmp/package.out"
 check "package prints the size" grep -qE "^package: .*vz-events.zip +[0-9]+ bytes" "$tmp/package.out"
 size=$(stat -c %s "$zip")

@@ -13,8 +13,8 @@
 
 extern const vz_handler vz_handler_crash_update_location;
 
-static vz_db_stmt lock_stmt = {"crash_update_location_lock", lock_sql, 1, 0};
-static vz_db_stmt update_stmt = {"crash_update_location_update", update_sql, 1, 0};
+static vz_db_stmt lock_stmt = {"handlers/crash_update_location/lock.sql", lock_sql, 1, 0};
+static vz_db_stmt update_stmt = {"handlers/crash_update_location/update.sql", update_sql, 1, 0};
 
 enum { COL_OLD_LAT = 4, COL_OLD_LON, COL_NEW_LAT, COL_NEW_LON };
 

@@ -11,8 +11,8 @@
 
 extern const vz_handler vz_handler_crash_update_noncr3_location;
 
-static vz_db_stmt lock_stmt = {"crash_update_noncr3_location_lock", lock_sql, 1, 0};
-static vz_db_stmt update_stmt = {"crash_update_noncr3_location_update", update_sql, 1, 0};
+static vz_db_stmt lock_stmt = {"handlers/crash_update_noncr3_location/lock.sql", lock_sql, 1, 0};
+static vz_db_stmt update_stmt = {"handlers/crash_update_noncr3_location/update.sql", update_sql, 1, 0};
 
 static const vz_rowsync sync_rule = {
     .handler = &vz_handler_crash_update_noncr3_location,

@@ -35,7 +35,8 @@
 
 /* A statement prepared on the server the first time a connection uses it. */
 typedef struct vz_db_stmt {
-    const char *name;     /* server-side name, unique in the process */
+    const char *name;     /* what messages call it, e.g. its file "handlers/x/update.sql"; any text: db.c
+                           * gives it a server-side name of its own, unique and within 63 bytes */
     const char *sql;      /* text with $1..$n placeholders */
     int nparams;          /* number of placeholders */
     uint64_t prepared_on; /* serial of the connection it is prepared on; 0 = none (owned by db.c) */

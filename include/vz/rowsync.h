@@ -6,7 +6,9 @@
  * writes it only when it differs from the row as it is now.  The work
  * statement answers one row whose first four columns are, by convention:
  *   old value, new value, wrote ('t'/'f'), branch (which rule decided)
- * and whose further columns the handler may add to its log line.  No row
+ * and whose further columns the handler may add to its log line.  More than
+ * one row, or a wrote that is not a boolean, fails the record before its
+ * transaction commits (the database checks the answer).  No row
  * means the key names no row: the record fails (it will reach the dead-letter
  * queue after its retries) and a warning is logged.  Any database error fails
  * the record and writes nothing.  A record that succeeded gets one log line
@@ -56,5 +58,10 @@ typedef struct vz_rowsync_outcome {
  * written row gets the event's log line. */
 void vz_rowsync_run_keys(const vz_rowsync *rs, const vz_context *ctx, const int32_t *keys, size_t n, bool commit,
                          vz_rowsync_outcome *out);
+
+/* rs's work statement as rowsync runs it: wrapped so that the database refuses, before the commit, an
+ * answer of more than one row or a `wrote` that is not a boolean (rowsync.c).  Made once, kept for
+ * the process (owned by rowsync.c); NULL with err set when the statement's text cannot be read. */
+vz_db_stmt *vz_rowsync_work(const vz_rowsync *rs, vz_error *err);
 
 #endif

@@ -3,9 +3,10 @@
  * Protocol: AWS JSON 1.0 (POST / with `Content-Type: application/x-amz-json-1.0`
  * and `X-Amz-Target: AmazonSQS.<Action>`), the protocol current AWS SDKs use and
  * that both real SQS and the local test server (local-aws-sqs) speak.  Requests
- * are signed with libcurl's built-in AWS Signature V4 ("aws:amz:<region>:sqs")
- * using the credentials Lambda provides in the environment; a session token goes
- * in `X-Amz-Security-Token`.  The endpoint is `AWS_ENDPOINT_URL_SQS`, else
+ * are signed with our own AWS Signature V4 (vz/sigv4.h), which signs exactly the
+ * headers sent (libcurl's own signer, before curl 8.3, also signed a header it had
+ * been told to drop), using the credentials Lambda provides in the environment; a
+ * session token goes in `X-Amz-Security-Token`.  The endpoint is `AWS_ENDPOINT_URL_SQS`, else
  * `AWS_ENDPOINT_URL`, else https://sqs.<region>.amazonaws.com.
  *
  * One client holds one curl easy handle (one keep-alive connection) and a cache
@@ -37,13 +38,15 @@ typedef struct vz_sqs_client_config {
     const char *secret_key;    /* required */
     const char *session_token; /* NULL or "" when the credentials are long-lived */
     long timeout_ms;           /* default per-request cap; 0 = 10 s */
+    long attempt_timeout_ms;   /* cap of each retried attempt but the last (whose cap is the time left) and,
+                                  halved, of its connection set-up; 0 = 2 s */
     const int *cancel;         /* optional: once *cancel is non-zero (set atomically) a request in progress,
                                   a long poll included, is abandoned within a second with VZ_EIO */
 } vz_sqs_client_config;
 
 /* Config from AWS_REGION (else AWS_DEFAULT_REGION), AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL,
- * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN. Strings point into the environment.
- * Returns VZ_EINVAL with err naming the missing variable (never its value). */
+ * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, VZ_SQS_ATTEMPT_TIMEOUT_MS. Strings point into the
+ * environment. Returns VZ_EINVAL with err naming the missing variable (never its value). */
 vz_status vz_sqs_client_config_from_env(vz_sqs_client_config *cfg, vz_error *err);
 
 /* A new client for cfg (strings are copied); caller frees it with vz_sqs_client_free. NULL on OOM/curl failure. */
