@@ -233,6 +233,10 @@ def parse_trigger(path, conf, table):
         "interval_sec": _whole(at("trigger_interval_sec"), "trigger_interval_sec", v["trigger_interval_sec"], 1,
                                86400),
         "timeout_sec": _whole(at("trigger_timeout_sec"), "trigger_timeout_sec", v["trigger_timeout_sec"], 1, 86400),
+        # Where each key was read, "file:line" (the file alone for a default), for later checks' messages.
+        # trigger_table defaults to `table`: its line then.
+        "where": dict({k: at(k) for k in TRIGGER_KEYS},
+                      trigger_table=at("trigger_table" if "trigger_table" in conf else "table")),
     }
 
 

@@ -19,3 +19,8 @@ set_tests_properties(sql_handler_conf PROPERTIES LABELS "build;handler" TIMEOUT 
 # docs/handlers.md and the README's handler example: every code block is extracted, built and run.
 add_test(NAME handlers_guide COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/handlers_guide_test.sh ${CMAKE_SOURCE_DIR})
 set_tests_properties(handlers_guide PROPERTIES LABELS "build;handler;db" TIMEOUT 300)
+
+# docs/handlers.md's walk-through, run block by block: a new SQL handler scaffolded, tested, its
+# Hasura metadata rendered, and its events sent through the local flow (scripts/flow).
+add_test(NAME handlers_walkthrough COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/handlers_walkthrough_test.sh ${CMAKE_SOURCE_DIR})
+set_tests_properties(handlers_walkthrough PROPERTIES LABELS "build;handler;db;sqs;integration" TIMEOUT 900)
