@@ -18,22 +18,14 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vzcheck import check, finish  # noqa: E402
+
 SRC = os.path.abspath(sys.argv[1])
 ROLE = os.path.join(SRC, "deploy", "role")
 LOOKUPS = ["atd_txdot__est_comp_cost", "atd_txdot__est_comp_cost_crash_based", "atd_txdot__est_econ_cost",
            "atd_txdot__speed_mgmt_lkp", "atd_txdot_units", "atd__mode_category_lkp", "atd_txdot__veh_body_styl_lkp",
            "atd_txdot__veh_unit_desc_lkp"]
-fails = 0
-passed = 0
-
-
-def check(name, ok, detail=""):
-    global fails, passed
-    if ok:
-        passed += 1
-    else:
-        fails += 1
-        sys.stderr.write("FAIL: %s%s\n" % (name, (": " + detail) if detail else ""))
 
 
 def tree(folders):
@@ -106,5 +98,4 @@ check("a bad grant line is refused with file:line", r.returncode == 1 and "handl
       r.stderr)
 shutil.rmtree(root)
 
-print("role_gen: %d passed, %d failed" % (passed, fails))
-sys.exit(1 if fails else 0)
+finish("role_gen")
