@@ -5,7 +5,8 @@ add_test(NAME package_self_contained
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/package_test.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}
                  ${CMAKE_CURRENT_SOURCE_DIR}/fixtures $<TARGET_FILE:vz-emulator>)
 # It leaves the zip in BUILD_DIR/package-test/vz-events.zip for deploy_moto (fixture vz_zip).
-set_tests_properties(package_self_contained PROPERTIES LABELS "package;nosan" TIMEOUT 300 FIXTURES_SETUP vz_zip)
+# 600 s: run alone after scripts/build, it builds the lean bootstrap (./scripts/test builds it before ctest).
+set_tests_properties(package_self_contained PROPERTIES LABELS "package;nosan" TIMEOUT 600 FIXTURES_SETUP vz_zip)
 
 add_test(NAME package_handler_deps COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/package_deps_test.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
 set_tests_properties(package_handler_deps PROPERTIES LABELS "package;build" TIMEOUT 300)
