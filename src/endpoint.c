@@ -269,11 +269,14 @@ static size_t pr_handler_length(const char *name, size_t n)
     return 0;
 }
 
-/* The verdict on an event name, cheapest check first; the reason, for a person, in why.  On NAME_OK
- * *handler_len is the length of the handler part and *pr whether the stage is a pull request's. */
-static name_verdict judge_name(const char *name, const char *queue_prefix, char *why, size_t why_len,
-                               size_t *handler_len, bool *pr)
+/* The verdict on an event name, cheapest check first; the reason, for a person, in why (for the log:
+ * it may quote the name) and in pub (for the answer: it never quotes the header, which a caller could
+ * fill with anything, the key included).  On NAME_OK *handler_len is the length of the handler part
+ * and *pr whether the stage is a pull request's. */
+static name_verdict judge_name(const char *name, const char *queue_prefix, char *why, size_t why_len, char *pub,
+                               size_t pub_len, size_t *handler_len, bool *pr)
 {
+    pub[0] = '\0';
     *handler_len = 0;
     *pr = false;
     if (!queue_prefix)
@@ -302,6 +305,7 @@ static name_verdict judge_name(const char *name, const char *queue_prefix, char 
         char rule[224];
         if (!vz_endpoint_handler_name_ok(name, pl, rule, sizeof rule)) {
             snprintf(why, why_len, "event name %s: %.*s is not a handler name: %s", name, (int)pl, name, rule);
+            snprintf(pub, pub_len, "the event name's handler part is not a handler name: %s", rule);
             return NAME_NOT_HANDLER;
         }
         *handler_len = pl;
@@ -324,11 +328,13 @@ static name_verdict judge_name(const char *name, const char *queue_prefix, char 
     if (!environment_serves(env, stage)) {
         snprintf(why, why_len, "event name %s is for stage %s, which the %.32s endpoint does not serve", name, stage,
                  env);
+        snprintf(pub, pub_len, "the event name is for a stage the %.32s endpoint does not serve", env);
         return NAME_OTHER_ENV;
     }
     const char *deployed = getenv("VZ_DEPLOYED_HANDLERS");
     if (deployed && !list_has(deployed, name, hl)) {
         snprintf(why, why_len, "handler %.*s is not deployed in stage %s", (int)hl, name, stage);
+        snprintf(pub, pub_len, "handler %.*s is not deployed in stage %.32s", (int)hl, name, stage);
         return NAME_NOT_DEPLOYED;
     }
     *handler_len = hl;
@@ -339,7 +345,8 @@ int vz_endpoint_check_name(const char *name, const char *queue_prefix, char *why
 {
     size_t hl;
     bool pr;
-    name_verdict v = judge_name(name, queue_prefix, why, why_len, &hl, &pr);
+    char pub[320];
+    name_verdict v = judge_name(name, queue_prefix, why, why_len, pub, sizeof pub, &hl, &pr);
     return v == NAME_OK ? 0 : v == NAME_MALFORMED ? 400 : 403;
 }
 
@@ -576,13 +583,13 @@ static void decide(const vz_context *ctx, const char *queue_prefix, const reques
         return;
     }
     const char *name = header(rq, "HASURA_EVENT_NAME");
-    char why[384];
+    char why[384], pub[320];
     size_t hl;
-    name_verdict v = judge_name(name, queue_prefix, why, sizeof why, &hl, &a->pr);
+    name_verdict v = judge_name(name, queue_prefix, why, sizeof why, pub, sizeof pub, &hl, &a->pr);
     if (v != NAME_OK) {
         a->status = v == NAME_MALFORMED ? 400 : 403;
         if (v == NAME_OTHER_ENV || v == NAME_NOT_DEPLOYED || v == NAME_NOT_HANDLER)
-            snprintf(a->message, sizeof a->message, "Forbidden Request: %s", why);
+            snprintf(a->message, sizeof a->message, "Forbidden Request: %s", pub);
         else
             snprintf(a->message, sizeof a->message, "%s",
                      v == NAME_MISSING   ? "Forbidden Request: Missing Event Name"

@@ -293,8 +293,8 @@ static void refusals_name_the_reason(void **state)
     const char *staging_name[] = {"HASURA_EVENT_API", SECRET, "HASURA_EVENT_NAME", "crash_update_location_staging",
                                   NULL};
     assert_int_equal(run_event(url_event("POST", BODY, 0, staging_name), msg, sizeof msg), 403);
-    assert_string_equal(msg, "Forbidden Request: event name crash_update_location_staging is for stage staging, "
-                             "which the production endpoint does not serve");
+    /* The answer never quotes the header (a caller may fill it with anything, the key included). */
+    assert_string_equal(msg, "Forbidden Request: the event name is for a stage the production endpoint does not serve");
     const char *example[] = {"HASURA_EVENT_API", SECRET, "HASURA_EVENT_NAME", "example_production", NULL};
     assert_int_equal(run_event(url_event("POST", BODY, 0, example), msg, sizeof msg), 403);
     assert_string_equal(msg, "Forbidden Request: handler example is not deployed in stage production");
@@ -302,9 +302,8 @@ static void refusals_name_the_reason(void **state)
     setenv("VZ_STAGE", "staging", 1);
     const char *bad[] = {"HASURA_EVENT_API", SECRET, "HASURA_EVENT_NAME", "crash_location_local_pr_845", NULL};
     assert_int_equal(run_event(url_event("POST", BODY, 0, bad), msg, sizeof msg), 403);
-    assert_string_equal(msg, "Forbidden Request: event name crash_location_local_pr_845: crash_location_local "
-                             "is not a handler name: the word 'local' would make the event name <handler>_<stage> "
-                             "read two ways");
+    assert_string_equal(msg, "Forbidden Request: the event name's handler part is not a handler name: the word "
+                             "'local' would make the event name <handler>_<stage> read two ways");
     /* A new handler's pull request gets past the checks (to a closed port: 503, and no staging queue is
      * tried, since the queue service was not reached and the handler is not staging's). */
     const char *fresh[] = {"HASURA_EVENT_API", SECRET, "HASURA_EVENT_NAME", "newcomer_check_pr_845", NULL};
