@@ -230,36 +230,35 @@ static int wait_socket(int fd, short events, double until)
     }
 }
 
+/* The whole-number value of one of the connection's options (the URL's, the PG* variable's or ours),
+ * or -1 when it has none: libpq leaves some of them to us in the non-blocking connect. */
+static long conn_option(const char *keyword)
+{
+    PQconninfoOption *opts = PQconninfo(conn);
+    long v = -1;
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, keyword) == 0 && o->val && *o->val)
+            v = strtol(o->val, NULL, 10);
+    PQconninfoFree(opts);
+    return v;
+}
+
 /* The connection's connect_timeout in ms (the URL's, else PGCONNECT_TIMEOUT), 0 when none: libpq
  * ignores it in the non-blocking connect, so we apply it.  As libpq does, below 2 s means 2 s. */
 static double connect_timeout_ms(void)
 {
-    PQconninfoOption *opts = PQconninfo(conn);
-    double ms = 0;
-    for (PQconninfoOption *o = opts; o && o->keyword; o++) {
-        if (strcmp(o->keyword, "connect_timeout") == 0 && o->val && *o->val) {
-            long sec = strtol(o->val, NULL, 10);
-            ms = sec <= 0 ? 0 : sec < 2 ? 2000 : (double)sec * 1000;
-        }
-    }
-    PQconninfoFree(opts);
-    return ms;
+    long sec = conn_option("connect_timeout");
+    return sec <= 0 ? 0 : sec < 2 ? 2000 : (double)sec * 1000;
 }
 
 /* The connection's tcp_user_timeout (ours or the URL's), applied to the socket by us: libpq sets it
  * only when keepalives are on, and a URL with keepalives=0 must not lose it. */
 static void apply_user_timeout(void)
 {
-    PQconninfoOption *opts = PQconninfo(conn);
-    for (PQconninfoOption *o = opts; o && o->keyword; o++) {
-        if (strcmp(o->keyword, "tcp_user_timeout") != 0 || !o->val || !*o->val)
-            continue;
-        long ms = strtol(o->val, NULL, 10);
-        unsigned int v = ms > 0 && ms <= 2147483647L ? (unsigned int)ms : 0;
-        if (v > 0 && setsockopt(PQsocket(conn), IPPROTO_TCP, TCP_USER_TIMEOUT, &v, sizeof v) != 0)
-            vz_log(VZ_LOG_WARN, NULL, "database: cannot set tcp_user_timeout on the connection (errno %d)", errno);
-    }
-    PQconninfoFree(opts);
+    long ms = conn_option("tcp_user_timeout");
+    unsigned int v = ms > 0 && ms <= 2147483647L ? (unsigned int)ms : 0;
+    if (v > 0 && setsockopt(PQsocket(conn), IPPROTO_TCP, TCP_USER_TIMEOUT, &v, sizeof v) != 0)
+        vz_log(VZ_LOG_WARN, NULL, "database: cannot set tcp_user_timeout on the connection (errno %d)", errno);
 }
 
 /* Start one connection attempt and wait for it until `until`; VZ_ETIMEDOUT when it did not finish. */
