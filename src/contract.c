@@ -140,7 +140,7 @@ static int check_answer(PGconn *pg, const vz_rowsync *rs, const PGresult *d, Oid
     Oid wrote = PQftype(d, 2);
     if (wrote != BOOL_OID) {
         fprintf(out,
-                "%s: column 3 (%s, wrote) is %s; it must be boolean: EXISTS (SELECT 1 FROM written), or "
+                "%s: column 3 (%s, the `wrote` flag) is %s; it must be boolean: EXISTS (SELECT 1 FROM written), or "
                 "count(*) > 0\n",
                 file, PQfname(d, 2), type_name(pg, wrote, tname, sizeof tname));
         problems++;

@@ -255,8 +255,9 @@ static void test_schema_check_names_file_and_column(void **state)
     assert_int_equal(vz_contract_check(pg, &h_two_rows, out), 0); /* data-dependent: caught at run time */
     fclose(out);
     print_message("%s", buf);
-    assert_non_null(strstr(buf, "handlers/count_wrote/update.sql: column 3 (wrote, wrote) is bigint; it must be "
-                                "boolean"));
+    assert_non_null(strstr(buf,
+                           "handlers/count_wrote/update.sql: column 3 (wrote, the `wrote` flag) is bigint; it must be "
+                           "boolean"));
     assert_non_null(strstr(buf, "handlers/bad_syntax/update.sql: cannot be prepared (SQLSTATE 42601, line 2): "
                                 "syntax error at or near \"SELEC\""));
     assert_non_null(strstr(buf, "handlers/no_column: column value_nope (its `value`) does not exist in table "
