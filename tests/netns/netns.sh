@@ -173,6 +173,16 @@ drop_flow() {
 }
 flush_rules() { ipt "$1" -F INPUT && ipt "$1" -F OUTPUT; }
 report_time() { echo "$SCENARIO: $1 in $2 ms"; }
+# first_batch: the first batch of a fresh runtime, every record succeeding; sets the caller's
+# pid, cport and started to its database backend's pid, client port and query start.
+first_batch() {
+    flags_wrong
+    timed_invoke a1 a
+    check "first batch: every record succeeded" body_is a1 '{"batchItemFailures":[]}'
+    pid=$(backend pid)
+    cport=$(backend client_port)
+    started=$(backend query_start)
+}
 
 scenario_db_drop() {
     make_netns
@@ -180,13 +190,8 @@ scenario_db_drop() {
     hasura_events a crash_update_jurisdiction_test netns $KEYS
     # keepalives_idle=600: as in a frozen function, where no probe is sent between invocations
     start_emu --timeout 10 -- env DATABASE_URL="$RT_URL&keepalives_idle=600" "$VZ"
-    flags_wrong
-    timed_invoke a1 a
-    check "first batch: every record succeeded" body_is a1 '{"batchItemFailures":[]}'
     local pid cport started
-    pid=$(backend pid)
-    cport=$(backend client_port)
-    started=$(backend query_start)
+    first_batch
     check "the runtime's backend is known (pid $pid, client port $cport)" test -n "$pid" -a -n "$cport"
     drop_flow "$NS_DB" "$PGPORT" "$cport"
     flags_wrong
@@ -220,13 +225,8 @@ scenario_db_deadline() {
     start_pg_netns
     hasura_events a crash_update_jurisdiction_test netns $KEYS
     start_emu --timeout 4 -- env DATABASE_URL="$RT_URL&tcp_user_timeout=0&keepalives=0" "$VZ"
-    flags_wrong
-    timed_invoke a1 a
-    check "first batch: every record succeeded" body_is a1 '{"batchItemFailures":[]}'
     local pid cport started
-    pid=$(backend pid)
-    cport=$(backend client_port)
-    started=$(backend query_start)
+    first_batch
     drop_flow "$NS_DB" "$PGPORT" "$cport"
     flags_wrong
     timed_invoke a2 a
