@@ -215,6 +215,22 @@ static void describe(char *buf, size_t size)
     vz_conninfo_scrub(buf, getenv("DATABASE_URL"));
 }
 
+/* Where the connection goes (describe) and the first line of libpq's last error on it, both without
+ * the URL or its password, for a message about a connection that failed. */
+static void conn_failure(char *where, size_t wsize, char *msg, size_t msize)
+{
+    describe(where, wsize);
+    first_line(msg, msize, conn ? PQerrorMessage(conn) : NULL);
+    vz_conninfo_scrub(msg, getenv("DATABASE_URL"));
+}
+
+/* Whether libpq's message is the kernel's ETIMEDOUT ("Connection timed out"): tcp_user_timeout or the
+ * SYN retries gave up on the path, which says nothing of the server itself. */
+static bool kernel_timed_out(const char *msg)
+{
+    return strstr(msg, "timed out") != NULL;
+}
+
 /* Wait for the socket; returns >0 ready, 0 timed out, <0 error. */
 static int wait_socket(int fd, short events, double until)
 {
@@ -282,9 +298,7 @@ static vz_status connect_once(const char *const *keys, const char *const *vals, 
     }
     if (PQstatus(conn) != CONNECTION_OK) {
         char where[256], msg[512];
-        describe(where, sizeof where);
-        first_line(msg, sizeof msg, PQerrorMessage(conn));
-        vz_conninfo_scrub(msg, getenv("DATABASE_URL"));
+        conn_failure(where, sizeof where, msg, sizeof msg);
         vz_error_set(err, "Runtime.DatabaseUnavailable", "cannot connect to the database at %s: %s", where, msg);
         vz_db_close();
         return VZ_EIO;
@@ -330,7 +344,7 @@ static vz_status connect_db(double until, vz_error *err)
         if (st == VZ_OK)
             break;
         /* The kernel gave up on it (tcp_user_timeout, SYN retries): as worth another try as our bound. */
-        if (st == VZ_EIO && strstr(err->message, "timed out") && attempt < CONNECT_MAX_ATTEMPTS &&
+        if (st == VZ_EIO && kernel_timed_out(err->message) && attempt < CONNECT_MAX_ATTEMPTS &&
             until - vz_monotonic_ms() >= CONNECT_RETRY_MIN_MS) {
             vz_log(VZ_LOG_WARN, NULL, "%s; attempt %d with %.0f ms left", err->message, attempt + 1,
                    until - vz_monotonic_ms());
@@ -780,9 +794,7 @@ static vz_status run_with_reconnect(run_state *rs, size_t n, long *todo, int64_t
         if (!connection_healthy()) {
             if (conn) {
                 char where[256], msg[512];
-                describe(where, sizeof where);
-                first_line(msg, sizeof msg, PQerrorMessage(conn));
-                vz_conninfo_scrub(msg, getenv("DATABASE_URL"));
+                conn_failure(where, sizeof where, msg, sizeof msg);
                 vz_log(VZ_LOG_WARN, NULL, "database: the idle connection to %s is broken (%s); reconnecting", where,
                        msg);
                 abandon_connection();
@@ -801,9 +813,7 @@ static vz_status run_with_reconnect(run_state *rs, size_t n, long *todo, int64_t
         if (st == VZ_OK)
             break;
         char where[256], msg[512];
-        describe(where, sizeof where);
-        first_line(msg, sizeof msg, conn ? PQerrorMessage(conn) : NULL);
-        vz_conninfo_scrub(msg, getenv("DATABASE_URL"));
+        conn_failure(where, sizeof where, msg, sizeof msg);
         abandon_connection(); /* out of step or broken: never reuse it, never let it send more */
         if (st == VZ_ETIMEDOUT) {
             vz_error_set(err, "Runtime.DatabaseTimeout",
@@ -813,7 +823,7 @@ static vz_status run_with_reconnect(run_state *rs, size_t n, long *todo, int64_t
                          where, rs->cancelled ? "a cancel request was started and " : "");
             break;
         }
-        bool dead = strstr(msg, "timed out") != NULL;
+        bool dead = kernel_timed_out(msg);
         vz_error_set(err, "Runtime.DatabaseUnavailable",
                      "the connection to the database at %s broke before the transaction was confirmed: %s%s", where,
                      msg,
