@@ -291,6 +291,13 @@ static bool boolean_text(const char *v)
     return v && (strcmp(v, "t") == 0 || strcmp(v, "f") == 0);
 }
 
+/* Whether a transaction that succeeded answered as the rule must: one row, its four columns, a boolean
+ * wrote. */
+static bool answer_kept(const vz_db_txn *t)
+{
+    return t->nrows == 1 && t->ncols >= COL_MIN && boolean_text(t->row[COL_WROTE]);
+}
+
 static void settle(const vz_rowsync *rs, vz_item *it, const vz_db_txn *t, int32_t key)
 {
     if (t->status != VZ_OK) {
@@ -311,7 +318,7 @@ static void settle(const vz_rowsync *rs, vz_item *it, const vz_db_txn *t, int32_
         vz_error_set(&it->error, "Runtime.HandlerContract",
                      "%s=%" PRId32 ": %s answered %d columns; it must answer at least %d (old, new, wrote, branch)",
                      rs->key_field, key, rs->work->name, t->ncols, COL_MIN);
-    } else if (t->nrows > 1 || !boolean_text(t->row[COL_WROTE])) {
+    } else if (!answer_kept(t)) {
         it->status = VZ_ERR;
         vz_error_set(&it->error, "Runtime.HandlerContract",
                      "%s=%" PRId32 ": %s answered %d rows, wrote %s%s%s; it must answer one row whose wrote is a "
@@ -409,7 +416,7 @@ void vz_rowsync_run_keys(const vz_rowsync *rs, const vz_context *ctx, const int3
     for (size_t i = 0; i < n; i++) {
         vz_item it = {NULL, NULL, VZ_ERR, {{0}, {0}}, -1};
         const vz_db_txn *t = &txns[i];
-        if (t->status == VZ_OK && t->nrows == 1 && t->ncols >= COL_MIN && boolean_text(t->row[COL_WROTE])) {
+        if (t->status == VZ_OK && answer_kept(t)) {
             it.status = VZ_OK;
             out[i].status = VZ_OK;
             out[i].old_value = t->row[COL_OLD];
