@@ -370,16 +370,7 @@ scenario_sqs_drop() {
     local qn=atd-vz-data-events-crash_update_location_test
     make_netns
     # The SQS server in the runtime's namespace; the flow is dropped on its loopback.
-    if ! in_ns "$NS_RT" "$SRC/scripts/sqs-server" start "$tmp/sqs" "$qn" >"$tmp/sqs.env" 2>"$tmp/sqs.err"; then
-        echo "FAIL: local-aws-sqs did not start" >&2
-        cat "$tmp/sqs.err" >&2
-        exit 1
-    fi
-    SQS_STARTED=1
-    set -a
-    # shellcheck disable=SC1091
-    . "$tmp/sqs.env"
-    set +a
+    SQS_VIA="in_ns $NS_RT" start_sqs "$qn"
     local sport key ok=0 cport n
     sport=${AWS_ENDPOINT_URL_SQS##*:}
     key=netns-key-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')

@@ -8,6 +8,7 @@
 #   location ID / flag ID   a crash's location_id / austin_full_purpose ('NULL' for NULL)
 #   hasura_events NAME QUEUE TAG KEY...  an SQS event with one Hasura UPDATE payload per crash id
 #   start_sqs QUEUE...  the real local SQS server with those queues, its env exported, SQS_STARTED=1
+#                       (started through $SQS_VIA when set: SQS_VIA="in_ns NS" start_sqs Q runs it in NS)
 PG_STARTED=
 SQS_STARTED=
 start_pg() {
@@ -52,7 +53,8 @@ hasura_events() {
     event "$n" "$qn" "${bodies[@]}"
 }
 start_sqs() {
-    if ! "$SRC/scripts/sqs-server" start "$tmp/sqs" "$@" >"$tmp/sqs.env" 2>"$tmp/sqs.err"; then
+    # shellcheck disable=SC2086 # SQS_VIA is a command and its arguments
+    if ! ${SQS_VIA:-} "$SRC/scripts/sqs-server" start "$tmp/sqs" "$@" >"$tmp/sqs.env" 2>"$tmp/sqs.err"; then
         echo "FAIL: local-aws-sqs did not start" >&2
         cat "$tmp/sqs.err" >&2
         exit 1
